@@ -1,0 +1,13 @@
+// Every subcommand's registration function. Adding a subcommand: a new file in src/cli/ with
+// its register function declared here and called in commands.cc.
+#pragma once
+
+#include <vector>
+
+#include "cli/command.h"
+
+namespace vmkit::cli {
+
+std::vector<Command> register_all_commands(CLI::App& app);
+
+}  // namespace vmkit::cli
