@@ -68,8 +68,8 @@ Status Vm::setup_platform(const VmConfig& config, Console& console, VmEvents& ev
   TRY(pio_.insert(serial_, x86::kCom1Port, 8));
   TRY(pio_.insert(std::make_shared<Rtc>(), x86::kRtcPort, 2));
   auto i8042 = std::make_shared<I8042>([&events] { events.report(VmEvent::kReset); });
-  TRY(pio_.insert(i8042, x86::kI8042DataPort, 1));
-  TRY(pio_.insert(i8042, x86::kI8042CommandPort, 1));
+  // One range 0x60-0x64 so the device sees offsets 0 (data) and 4 (command); 0x61 is KVM's.
+  TRY(pio_.insert(i8042, x86::kI8042DataPort, x86::kI8042CommandPort - x86::kI8042DataPort + 1));
   TRY(pio_.insert(std::make_shared<IgnoredPort>(), x86::kPostCodePort, 1));
   acpi_pm_ = std::make_shared<AcpiPm>(std::make_shared<KvmIrqLine>(vm_, x86::kAcpiSciIrq),
                                       x86::kAcpiS5SleepType,

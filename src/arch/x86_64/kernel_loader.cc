@@ -129,8 +129,7 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
 Result<SetupHeader> parse_setup_header(std::span<const uint8_t> image) {
   SetupHeader hdr;
   if (!read_at(image, kSetupHeaderOffset, &hdr)) {
-    return Error(fmt::format("kernel: file is too small to be a bzImage ({} bytes)",
-                             image.size()));
+    return Error(fmt::format("kernel: not a bzImage (the file is only {} bytes)", image.size()));
   }
   if (hdr.boot_flag != kBootFlag || hdr.header != kHdrSMagic) {
     return Error("kernel: not a bzImage (no boot flag 0xAA55 / \"HdrS\" signature)");
