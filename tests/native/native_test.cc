@@ -2,7 +2,10 @@
 // path (PVH), port I/O to the UART and RTC, ACPI poweroff, i8042 reset, triple fault, console
 // input, signals and the shutdown timeout, and the command line's bad-input errors.
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +145,51 @@ TEST_F(NativeTest, ConsoleFileAndUnixSocket) {
   EXPECT_EQ(*r.exit_code, 0) << r.err;
   struct stat st {};
   EXPECT_NE(::stat(sock.c_str(), &st), 0) << "the socket file was left behind";
+}
+
+// The terminal goes raw while vmkit runs and is restored afterwards, also when the guest is
+// quit with the console escape (Ctrl-A x).
+TEST_F(NativeTest, TerminalRestoredAfterQuitEscape) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  termios before{};
+  ASSERT_EQ(::tcgetattr(slave, &before), 0);
+  ASSERT_TRUE(before.c_lflag & ICANON);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setsid();
+    ::dup2(slave, 0);
+    ::dup2(slave, 1);
+    ::dup2(slave, 2);
+    ::execl(kVmkit.c_str(), kVmkit.c_str(), "run", "--kernel", payload("echo").c_str(), "--memory",
+            "64M", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the guest is up (its banner arrives on the master side), check raw mode, quit.
+  std::string seen;
+  for (int i = 0; i < 200 && seen.find("echo ready") == std::string::npos; ++i) {
+    char buf[256];
+    ssize_t n = ::read(master, buf, sizeof(buf));
+    if (n > 0) seen.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_NE(seen.find("echo ready"), std::string::npos) << seen;
+  termios during{};
+  ASSERT_EQ(::tcgetattr(slave, &during), 0);
+  EXPECT_FALSE(during.c_lflag & ICANON) << "stdio should be raw while the guest runs";
+  EXPECT_FALSE(during.c_lflag & ECHO);
+  ASSERT_EQ(::write(master, "hi\x01x", 4), 4);
+  int status = 0;
+  for (int i = 0; i < 200 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) ::usleep(50000);
+  ASSERT_TRUE(WIFEXITED(status)) << "vmkit did not exit after Ctrl-A x";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  termios after{};
+  ASSERT_EQ(::tcgetattr(slave, &after), 0);
+  EXPECT_EQ(after.c_lflag, before.c_lflag);
+  EXPECT_EQ(after.c_iflag, before.c_iflag);
+  EXPECT_EQ(after.c_oflag, before.c_oflag);
+  ::close(master);
+  ::close(slave);
 }
 
 // --- bad input: one line "vmkit: error: ...", non-zero exit, nothing left behind ---
