@@ -46,8 +46,9 @@ enum class Cacheability : uint8_t {
 AmlBytes dword_memory(Cacheability cacheability, uint32_t min, uint32_t max);
 AmlBytes qword_memory(Cacheability cacheability, uint64_t min, uint64_t max);
 
-// Buffer { descriptors..., EndTag }. The End Tag's checksum byte makes the descriptor bytes sum
-// to zero (ACPI 6.5 section 6.4.2.9; iasl writes 0, "no checksum", which OSPMs also accept).
+// Buffer { descriptors..., EndTag }. The End Tag's checksum byte is 0, which ACPI 6.5 section
+// 6.4.2.9 defines as "treat the checksum as valid". iasl emits 0 too, and ACPICA regenerates 0
+// when it converts resources back to AML (its debugger flags any other value as a mismatch).
 AmlBytes resource_template(const std::vector<AmlBytes>& descriptors);
 
 }  // namespace vmkit::x86::acpi::aml

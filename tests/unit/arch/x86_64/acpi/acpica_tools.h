@@ -1,6 +1,7 @@
-// Runs the ACPICA compiler/disassembler (iasl, Debian's acpica-tools) from unit tests: compile a
-// piece of ASL to reference AML bytes, or disassemble a table vmkit built and read the result.
-// A missing iasl fails the test that needs it (never skips).
+// Runs the ACPICA tools (Debian's acpica-tools) from unit tests: iasl compiles a piece of ASL to
+// reference AML bytes or disassembles a table vmkit built; acpiexec loads a table set into the
+// ACPICA interpreter (the code Linux runs) and evaluates objects. A missing tool fails the test
+// that needs it (never skips).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,9 @@ struct CommandResult {
 
 // Runs iasl with `args` (already shell-safe) in `dir`.
 CommandResult run_iasl(const std::filesystem::path& dir, const std::string& args);
+// Runs `program args` in `dir`, capturing stdout and stderr.
+CommandResult run_tool(const std::filesystem::path& dir, const std::string& program,
+                       const std::string& args);
 
 struct CompiledAml {
   bool ok = false;
@@ -50,6 +54,11 @@ struct Disassembly {
 
 // Writes `table` to a file and disassembles it with `iasl -d`.
 Disassembly disassemble(const std::vector<uint8_t>& table);
+
+// Writes each table to a file and runs `acpiexec -b "<commands>"` on them all (the RSDP is
+// left out: acpiexec builds its own). The output includes ACPICA's errors and warnings.
+CommandResult run_acpiexec(const std::vector<std::vector<uint8_t>>& tables,
+                           const std::string& commands);
 
 // Hex dump of bytes for readable mismatches.
 std::string hex(const std::vector<uint8_t>& bytes);

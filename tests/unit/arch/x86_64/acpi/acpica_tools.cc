@@ -1,4 +1,4 @@
-#include "iasl.h"
+#include "acpica_tools.h"
 
 #include <sys/wait.h>
 
@@ -12,6 +12,9 @@
 
 #ifndef VMKIT_IASL
 #define VMKIT_IASL "iasl"
+#endif
+#ifndef VMKIT_ACPIEXEC
+#define VMKIT_ACPIEXEC "acpiexec"
 #endif
 
 namespace vmkit::x86::acpi::testing {
@@ -30,7 +33,11 @@ TempDir::~TempDir() {
 }
 
 CommandResult run_iasl(const fs::path& dir, const std::string& args) {
-  std::string command = "cd '" + dir.string() + "' && " VMKIT_IASL " " + args + " 2>&1";
+  return run_tool(dir, VMKIT_IASL, args);
+}
+
+CommandResult run_tool(const fs::path& dir, const std::string& program, const std::string& args) {
+  std::string command = "cd '" + dir.string() + "' && " + program + " " + args + " 2>&1";
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) {
@@ -43,7 +50,8 @@ CommandResult run_iasl(const fs::path& dir, const std::string& args) {
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (result.exit_code == 127) {
-    result.output += "\n(iasl not found: install Debian's acpica-tools, see scripts/packages.txt)";
+    result.output +=
+        "\n(" + program + " not found: install Debian's acpica-tools, see scripts/packages.txt)";
   }
   return result;
 }
@@ -86,6 +94,18 @@ Disassembly disassemble(const std::vector<uint8_t>& table) {
   out.dsl = read_file(dir.path() / "table.dsl");
   out.ok = r.exit_code == 0 && !out.dsl.empty();
   return out;
+}
+
+CommandResult run_acpiexec(const std::vector<std::vector<uint8_t>>& tables,
+                           const std::string& commands) {
+  TempDir dir;
+  std::string files;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    std::string file = "t" + std::to_string(i) + ".dat";
+    write_file(dir.path() / file, tables[i].data(), tables[i].size());
+    files += " " + file;
+  }
+  return run_tool(dir.path(), VMKIT_ACPIEXEC, "-b \"" + commands + "\"" + files);
 }
 
 std::string hex(const std::vector<uint8_t>& bytes) {
