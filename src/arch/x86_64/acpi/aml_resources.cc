@@ -21,6 +21,7 @@ constexpr uint8_t kQWordAddressTag = 0x8a;
 constexpr uint8_t kMemoryRange = 0;
 constexpr uint8_t kIoRange = 1;
 constexpr uint8_t kBusNumberRange = 2;
+constexpr uint8_t kConsumer = 1 << 0;
 constexpr uint8_t kMinFixed = 1 << 2;
 constexpr uint8_t kMaxFixed = 1 << 3;
 constexpr uint8_t kIoEntireRange = 3;
@@ -38,14 +39,16 @@ void append_le(AmlBytes& out, uint64_t value, int bytes) {
 // A Word/DWord/QWord address space descriptor: tag, length, type, general flags, type flags,
 // then granularity, min, max, translation offset and length, each `width` bytes.
 AmlBytes address_space(uint8_t tag, int width, uint8_t type, uint8_t type_flags, uint64_t min,
-                       uint64_t max) {
+                       uint64_t max, ResourceUsage usage = ResourceUsage::kProducer) {
   if (min > max) bug("address range min 0x" + std::to_string(min) + " > max");
   uint64_t len = max - min + 1;
   if (len == 0 || (width < 8 && len >> (8 * width) != 0)) bug("address range length overflows");
   AmlBytes out{tag};
   append_le(out, static_cast<uint64_t>(3 + 5 * width), 2);
   out.push_back(type);
-  out.push_back(kMinFixed | kMaxFixed);  // ResourceProducer, PosDecode
+  uint8_t general_flags = kMinFixed | kMaxFixed;  // PosDecode
+  if (usage == ResourceUsage::kConsumer) general_flags |= kConsumer;
+  out.push_back(general_flags);
   out.push_back(type_flags);
   append_le(out, 0, width);  // granularity
   append_le(out, min, width);
@@ -104,14 +107,14 @@ AmlBytes word_io(uint16_t min, uint16_t max) {
   return address_space(kWordAddressTag, 2, kIoRange, kIoEntireRange, min, max);
 }
 
-AmlBytes dword_memory(Cacheability cacheability, uint32_t min, uint32_t max) {
+AmlBytes dword_memory(Cacheability cacheability, uint32_t min, uint32_t max, ResourceUsage usage) {
   auto flags = static_cast<uint8_t>(kMemoryReadWrite | static_cast<uint8_t>(cacheability) << 1);
-  return address_space(kDWordAddressTag, 4, kMemoryRange, flags, min, max);
+  return address_space(kDWordAddressTag, 4, kMemoryRange, flags, min, max, usage);
 }
 
-AmlBytes qword_memory(Cacheability cacheability, uint64_t min, uint64_t max) {
+AmlBytes qword_memory(Cacheability cacheability, uint64_t min, uint64_t max, ResourceUsage usage) {
   auto flags = static_cast<uint8_t>(kMemoryReadWrite | static_cast<uint8_t>(cacheability) << 1);
-  return address_space(kQWordAddressTag, 8, kMemoryRange, flags, min, max);
+  return address_space(kQWordAddressTag, 8, kMemoryRange, flags, min, max, usage);
 }
 
 AmlBytes resource_template(const std::vector<AmlBytes>& descriptors) {

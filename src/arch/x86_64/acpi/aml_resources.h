@@ -1,8 +1,9 @@
 // Resource descriptors for _CRS (ACPI 6.5 section 6.4): the ResourceTemplate items vmkit's DSDT
 // uses. Each function returns one encoded descriptor; resource_template() wraps a list of them in
-// a Buffer with the End Tag. Address-space descriptors (Word/DWord/QWord) are always
-// ResourceProducer, PosDecode, MinFixed, MaxFixed with zero granularity and translation, the
-// form a host bridge's windows take.
+// a Buffer with the End Tag. Address-space descriptors (Word/DWord/QWord) are always PosDecode,
+// MinFixed, MaxFixed with zero granularity and translation; they are ResourceProducer (a bridge's
+// window onto its children) unless a memory range says ResourceConsumer (a motherboard
+// reservation).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,8 @@ AmlBytes word_bus_number(uint16_t min, uint16_t max);
 // WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0, min, max, 0, len).
 AmlBytes word_io(uint16_t min, uint16_t max);
 
+enum class ResourceUsage : uint8_t { kProducer, kConsumer };
+
 enum class Cacheability : uint8_t {
   kNonCacheable = 0,
   kCacheable = 1,
@@ -41,10 +44,12 @@ enum class Cacheability : uint8_t {
   kPrefetchable = 3,
 };
 
-// DWordMemory / QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability,
-// ReadWrite, 0, min, max, 0, max-min+1). min <= max; the length must not wrap.
-AmlBytes dword_memory(Cacheability cacheability, uint32_t min, uint32_t max);
-AmlBytes qword_memory(Cacheability cacheability, uint64_t min, uint64_t max);
+// DWordMemory / QWordMemory (usage, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite,
+// 0, min, max, 0, max-min+1). min <= max; the length must not wrap.
+AmlBytes dword_memory(Cacheability cacheability, uint32_t min, uint32_t max,
+                      ResourceUsage usage = ResourceUsage::kProducer);
+AmlBytes qword_memory(Cacheability cacheability, uint64_t min, uint64_t max,
+                      ResourceUsage usage = ResourceUsage::kProducer);
 
 // Buffer { descriptors..., EndTag }. The End Tag's checksum byte is 0, which ACPI 6.5 section
 // 6.4.2.9 defines as "treat the checksum as valid". iasl emits 0 too, and ACPICA regenerates 0

@@ -100,11 +100,11 @@ namespace {
 
 // A motherboard resource device reserving the ECAM window, so Linux trusts the MCFG region.
 AmlBytes dsdt_ecam_reservation() {
-  return device("MRES",
-                {name("_HID", eisa_id("PNP0C02")), name("_UID", integer(0)),
-                 name("_CRS", resource_template({dword_memory(
-                                  Cacheability::kNonCacheable, static_cast<uint32_t>(kPciEcamStart),
-                                  static_cast<uint32_t>(kPciEcamStart + kPciEcamSize - 1))}))});
+  AmlBytes ecam = dword_memory(Cacheability::kNonCacheable, static_cast<uint32_t>(kPciEcamStart),
+                               static_cast<uint32_t>(kPciEcamStart + kPciEcamSize - 1),
+                               ResourceUsage::kConsumer);
+  return device("MRES", {name("_HID", eisa_id("PNP0C02")), name("_UID", integer(0)),
+                         name("_CRS", resource_template({ecam}))});
 }
 
 }  // namespace

@@ -146,6 +146,19 @@ TEST(AmlVsIasl, ResourceDescriptors) {
                       {qword_memory(Cacheability::kPrefetchable, 0x1000000000, 0x1fffffffff)})));
 }
 
+TEST(AmlVsIasl, ConsumerMemoryRanges) {
+  expect_template_same_as_iasl(
+      "DWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,"
+      " 0x0, 0xE0000000, 0xEFFFFFFF, 0x0, 0x10000000, ,, , AddressRangeMemory, TypeStatic)",
+      name("RES", resource_template({dword_memory(Cacheability::kCacheable, 0xe0000000, 0xefffffff,
+                                                  ResourceUsage::kConsumer)})));
+  expect_template_same_as_iasl(
+      "QWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed, WriteCombining, ReadWrite,"
+      " 0x0, 0x100000000, 0x1FFFFFFFF, 0x0, 0x100000000, ,, , AddressRangeMemory, TypeStatic)",
+      name("RES", resource_template({qword_memory(Cacheability::kWriteCombining, 0x100000000,
+                                                  0x1ffffffff, ResourceUsage::kConsumer)})));
+}
+
 TEST(AmlVsIasl, EmptyResourceTemplate) {
   expect_template_same_as_iasl("", name("RES", resource_template({})));
 }

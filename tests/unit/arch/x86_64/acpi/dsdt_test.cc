@@ -114,7 +114,7 @@ TEST(DsdtVsIasl, FullMachine) {
       Name (_HID, EisaId ("PNP0C02"))
       Name (_UID, Zero)
       Name (_CRS, ResourceTemplate () {
-        DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
+        DWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
           0x00000000, 0xE0000000, 0xEFFFFFFF, 0x00000000, 0x10000000, ,, ,
           AddressRangeMemory, TypeStatic)
       })
