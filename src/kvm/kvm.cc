@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 
+#include "kvm/uapi.h"
+
 namespace vmkit {
 
 Result<Kvm> Kvm::open(const char* path) {
@@ -49,37 +51,31 @@ Status Kvm::require_extension(unsigned cap, const char* name) const {
 
 Result<CpuidEntries> Kvm::supported_cpuid() const {
   // Grow the buffer until KVM stops answering E2BIG.
-  for (uint32_t n = 128; n <= 4096; n *= 2) {
-    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
-    auto* cpuid = static_cast<kvm_cpuid2*>(std::calloc(1, bytes));
-    if (!cpuid) return Error("out of memory for CPUID entries");
-    cpuid->nent = n;
-    int r = ::ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid);
-    int err = errno;
-    if (r == 0) {
-      CpuidEntries entries(cpuid->entries, cpuid->entries + cpuid->nent);
-      std::free(cpuid);
+  for (uint32_t n = 64; n <= 4096; n *= 2) {
+    kvm_uapi::FlexBuffer<kvm_uapi::Cpuid2Header, kvm_cpuid_entry2> buf(n);
+    buf.set_header({n, 0});
+    if (::ioctl(fd_.get(), kvm_uapi::kGetSupportedCpuid, buf.data()) == 0) {
+      CpuidEntries entries;
+      for (uint32_t i = 0; i < buf.header().nent; ++i) entries.push_back(buf.entry(i));
       return entries;
     }
-    std::free(cpuid);
-    if (err != E2BIG) return Error::from_errno("KVM_GET_SUPPORTED_CPUID", err);
+    if (errno != E2BIG) return Error::from_errno("KVM_GET_SUPPORTED_CPUID");
   }
   return Error("KVM_GET_SUPPORTED_CPUID: too many entries");
 }
 
 Result<std::vector<uint32_t>> Kvm::msr_index_list() const {
-  kvm_msr_list probe{};
-  probe.nmsrs = 0;
-  ::ioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, &probe);  // E2BIG, fills nmsrs
+  kvm_uapi::MsrListHeader probe{0};
+  ::ioctl(fd_.get(), kvm_uapi::kGetMsrIndexList, &probe);  // E2BIG, fills nmsrs
   uint32_t n = probe.nmsrs;
-  std::vector<uint32_t> buf(n + 1);
-  // SAFETY: kvm_msr_list is {u32 nmsrs; u32 indices[]}; buf holds nmsrs followed by n indices.
-  auto* list = reinterpret_cast<kvm_msr_list*>(buf.data());
-  list->nmsrs = n;
-  if (::ioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, list) < 0) {
+  kvm_uapi::FlexBuffer<kvm_uapi::MsrListHeader, uint32_t> buf(n);
+  buf.set_header({n});
+  if (::ioctl(fd_.get(), kvm_uapi::kGetMsrIndexList, buf.data()) < 0) {
     return Error::from_errno("KVM_GET_MSR_INDEX_LIST");
   }
-  return std::vector<uint32_t>(buf.begin() + 1, buf.begin() + 1 + list->nmsrs);
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < buf.header().nmsrs && i < n; ++i) out.push_back(buf.entry(i));
+  return out;
 }
 
 Result<size_t> Kvm::vcpu_mmap_size() const {

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "kvm/uapi.h"
+
 namespace vmkit {
 
 namespace {
@@ -71,53 +73,48 @@ Status KvmVcpu::set_mp_state(uint32_t state) const {
 }
 
 Status KvmVcpu::set_cpuid(std::span<const kvm_cpuid_entry2> entries) const {
-  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-  auto* cpuid = static_cast<kvm_cpuid2*>(std::calloc(1, bytes));
-  if (!cpuid) return Error("out of memory for CPUID");
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
-  int r = ::ioctl(fd_.get(), KVM_SET_CPUID2, cpuid);
-  int err = errno;
-  std::free(cpuid);
-  if (r < 0) return Error::from_errno("KVM_SET_CPUID2", err);
+  kvm_uapi::FlexBuffer<kvm_uapi::Cpuid2Header, kvm_cpuid_entry2> buf(entries.size());
+  buf.set_header({static_cast<uint32_t>(entries.size()), 0});
+  for (size_t i = 0; i < entries.size(); ++i) buf.set_entry(i, entries[i]);
+  if (::ioctl(fd_.get(), kvm_uapi::kSetCpuid2, buf.data()) < 0) {
+    return Error::from_errno("KVM_SET_CPUID2");
+  }
   return {};
 }
 
 Status KvmVcpu::set_msrs(std::span<const MsrValue> msrs) const {
-  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-  auto* req = static_cast<kvm_msrs*>(std::calloc(1, bytes));
-  if (!req) return Error("out of memory for MSRs");
-  req->nmsrs = static_cast<uint32_t>(msrs.size());
+  kvm_uapi::FlexBuffer<kvm_uapi::MsrsHeader, kvm_msr_entry> buf(msrs.size());
+  buf.set_header({static_cast<uint32_t>(msrs.size()), 0});
   for (size_t i = 0; i < msrs.size(); ++i) {
-    req->entries[i].index = msrs[i].index;
-    req->entries[i].data = msrs[i].value;
+    kvm_msr_entry e{};
+    e.index = msrs[i].index;
+    e.data = msrs[i].value;
+    buf.set_entry(i, e);
   }
-  int r = ::ioctl(fd_.get(), KVM_SET_MSRS, req);
-  int err = errno;
-  std::free(req);
-  if (r < 0) return Error::from_errno("KVM_SET_MSRS", err);
+  int r = ::ioctl(fd_.get(), kvm_uapi::kSetMsrs, buf.data());
+  if (r < 0) return Error::from_errno("KVM_SET_MSRS");
   if (static_cast<size_t>(r) != msrs.size()) {
-    return Error(fmt::format("KVM_SET_MSRS: MSR {:#x} was refused", msrs[static_cast<size_t>(r)].index));
+    return Error(fmt::format("KVM_SET_MSRS: MSR {:#x} was refused",
+                             msrs[static_cast<size_t>(r)].index));
   }
   return {};
 }
 
 Result<std::vector<MsrValue>> KvmVcpu::get_msrs(std::span<const uint32_t> indices) const {
-  size_t bytes = sizeof(kvm_msrs) + indices.size() * sizeof(kvm_msr_entry);
-  auto* req = static_cast<kvm_msrs*>(std::calloc(1, bytes));
-  if (!req) return Error("out of memory for MSRs");
-  req->nmsrs = static_cast<uint32_t>(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) req->entries[i].index = indices[i];
-  int r = ::ioctl(fd_.get(), KVM_GET_MSRS, req);
-  int err = errno;
-  std::vector<MsrValue> out;
-  if (r > 0) {
-    for (size_t i = 0; i < static_cast<size_t>(r); ++i) {
-      out.push_back({req->entries[i].index, req->entries[i].data});
-    }
+  kvm_uapi::FlexBuffer<kvm_uapi::MsrsHeader, kvm_msr_entry> buf(indices.size());
+  buf.set_header({static_cast<uint32_t>(indices.size()), 0});
+  for (size_t i = 0; i < indices.size(); ++i) {
+    kvm_msr_entry e{};
+    e.index = indices[i];
+    buf.set_entry(i, e);
   }
-  std::free(req);
-  if (r < 0) return Error::from_errno("KVM_GET_MSRS", err);
+  int r = ::ioctl(fd_.get(), kvm_uapi::kGetMsrs, buf.data());
+  if (r < 0) return Error::from_errno("KVM_GET_MSRS");
+  std::vector<MsrValue> out;
+  for (size_t i = 0; i < static_cast<size_t>(r); ++i) {
+    kvm_msr_entry e = buf.entry(i);
+    out.push_back({e.index, e.data});
+  }
   return out;
 }
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "kvm/uapi.h"
+
 namespace vmkit {
 
 Result<KvmVm> KvmVm::create(const Kvm& kvm) {
@@ -58,7 +60,7 @@ Status KvmVm::create_pit() {
   return {};
 }
 
-Status KvmVm::set_irq_line(uint32_t irq, bool level) {
+Status KvmVm::set_irq_line(uint32_t irq, bool level) const {
   kvm_irq_level line{};
   line.irq = irq;
   line.level = level ? 1 : 0;
@@ -114,17 +116,12 @@ Status KvmVm::ioeventfd_deassign(int event_fd, uint64_t addr, uint32_t len, bool
 }
 
 Status KvmVm::set_gsi_routing(std::span<const kvm_irq_routing_entry> entries) {
-  size_t bytes = sizeof(kvm_irq_routing) + entries.size() * sizeof(kvm_irq_routing_entry);
-  auto* table = static_cast<kvm_irq_routing*>(std::calloc(1, bytes));
-  if (!table) return Error("out of memory for the GSI routing table");
-  table->nr = static_cast<uint32_t>(entries.size());
-  if (!entries.empty()) {
-    std::memcpy(table->entries, entries.data(), entries.size() * sizeof(kvm_irq_routing_entry));
+  kvm_uapi::FlexBuffer<kvm_uapi::IrqRoutingHeader, kvm_irq_routing_entry> buf(entries.size());
+  buf.set_header({static_cast<uint32_t>(entries.size()), 0});
+  for (size_t i = 0; i < entries.size(); ++i) buf.set_entry(i, entries[i]);
+  if (::ioctl(fd_.get(), kvm_uapi::kSetGsiRouting, buf.data()) < 0) {
+    return Error::from_errno("KVM_SET_GSI_ROUTING");
   }
-  int r = ::ioctl(fd_.get(), KVM_SET_GSI_ROUTING, table);
-  int err = errno;
-  std::free(table);
-  if (r < 0) return Error::from_errno("KVM_SET_GSI_ROUTING", err);
   return {};
 }
 

@@ -28,7 +28,7 @@ class KvmVm {
   Status create_irqchip();
   Status create_pit();
   // Raises or lowers an IRQ line of the in-kernel IOAPIC/PIC.
-  Status set_irq_line(uint32_t irq, bool level);
+  Status set_irq_line(uint32_t irq, bool level) const;
   Status irqfd(int event_fd, uint32_t gsi);
   Status irqfd_deassign(int event_fd, uint32_t gsi);
   // A write of `len` bytes to `addr` (PIO when `pio`) signals `event_fd` inside KVM, without an
