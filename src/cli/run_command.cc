@@ -22,6 +22,7 @@ Command register_run_command(CLI::App& root) {
   auto config = std::make_shared<VmConfig>();
   auto memory = std::make_shared<std::string>("512M");
   auto console = std::make_shared<std::string>("stdio");
+  auto uuid = std::make_shared<std::string>();
   app->add_option("--kernel", config->kernel, "Kernel: a bzImage, or an ELF vmlinux with a PVH note")
       ->required();
   app->add_option("--initrd", config->initrd, "Initial ramdisk");
@@ -31,12 +32,20 @@ Command register_run_command(CLI::App& root) {
   app->add_option("--cpus,-c", config->cpus, "Number of vCPUs")->default_str("1");
   app->add_option("--console", *console, "Serial console: stdio, pty, file:PATH, unix:PATH, none")
       ->default_str(*console);
+  app->add_option("--name", config->name, "VM name (SMBIOS product name)")
+      ->default_str(config->name);
+  app->add_option("--uuid", *uuid, "VM UUID (SMBIOS system UUID; default: random)");
   app->add_flag("--no-reboot", config->no_reboot, "Exit (status 3) when the guest reboots");
   app->add_option("--shutdown-timeout", config->shutdown_timeout_s,
                   "Seconds the guest gets to power off after SIGTERM")
       ->default_str("30");
 
-  return Command{app, [config, memory, console]() -> int {
+  return Command{app, [config, memory, console, uuid]() -> int {
+                   if (!uuid->empty()) {
+                     auto parsed = Uuid::parse(*uuid);
+                     if (!parsed.ok()) return fail("--uuid: " + parsed.error().message());
+                     config->uuid = *parsed;
+                   }
                    auto mem = parse_size(*memory, 1 << 20);
                    if (!mem.ok()) return fail("--memory: " + mem.error().message());
                    config->memory_size = *mem;

@@ -9,9 +9,9 @@ namespace vmkit {
 
 Result<ConsoleSpec> ConsoleSpec::parse(std::string_view text) {
   ConsoleSpec spec;
-  auto with_path = [&](std::string_view prefix, Kind kind) -> bool {
+  auto with_path = [&](std::string_view prefix, Kind wanted) -> bool {
     if (text.substr(0, prefix.size()) != prefix) return false;
-    spec.kind = kind;
+    spec.kind = wanted;
     spec.path = std::string(text.substr(prefix.size()));
     return true;
   };

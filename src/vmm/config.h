@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/uuid.h"
 
 namespace vmkit {
 
@@ -29,6 +30,8 @@ struct VmConfig {
   ConsoleSpec console;
   bool no_reboot = false;
   uint32_t shutdown_timeout_s = 30;  // after SIGTERM, before the guest is stopped
+  std::string name = "vmkit";          // SMBIOS product name
+  Uuid uuid = Uuid::random();          // SMBIOS system UUID (/sys/class/dmi/id/product_uuid)
 };
 
 // Host facts validation needs (read from the running host; tests pass their own).

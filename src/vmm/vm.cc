@@ -2,7 +2,11 @@
 
 #include <fcntl.h>
 
+#include "arch/x86_64/acpi/mptable.h"
+#include "arch/x86_64/acpi/tables.h"
 #include "arch/x86_64/boot_setup.h"
+#include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/smbios/smbios.h"
 #include "arch/x86_64/e820.h"
 #include "arch/x86_64/kernel_loader.h"
 #include "arch/x86_64/layout.h"
@@ -95,9 +99,34 @@ Status Vm::load_guest(const VmConfig& config) {
     TRY(read_exact(fd->get(), dest, 0, config.initrd));
     setup.initrd = placement;
   }
+  setup.rsdp_address = TRY(write_firmware_tables(config));
   TRY(x86::write_boot_structures(memory_, kernel, setup));
   loaded_kernel_ = kernel;
   return {};
+}
+
+Result<uint64_t> Vm::write_firmware_tables(const VmConfig& config) {
+  x86::acpi::AcpiConfig acpi;
+  acpi.num_cpus = config.cpus;
+  acpi.pci_mmio64_start = x86::pci_mmio64_start(memory_.end().value());
+  acpi.pci_mmio64_size = x86::kPciMmio64Size;
+  acpi.rtc_century_index = 0x32;
+  GuestAddress rsdp = TRY(x86::acpi::write_acpi_tables(memory_, acpi));
+  // The MP table is a fallback for guests booted with acpi=off; it cannot describe APIC ids
+  // above 254, where ACPI alone describes the machine.
+  if (config.cpus < 255) TRY(x86::mptable::write_mp_table(memory_, acpi));
+
+  x86::smbios::SmbiosConfig smbios;
+  smbios.uuid = config.uuid.bytes;
+  smbios.product_name = config.name;
+  smbios.serial_number = config.uuid.to_string();
+  smbios.version = "0.1";
+  smbios.cores_per_socket = config.cpus;
+  for (const auto& e : x86::build_e820(config.memory_size)) {
+    if (e.type == x86::kE820Ram) smbios.ram.push_back({e.addr, e.size});
+  }
+  TRY(x86::smbios::write_smbios_tables(memory_, smbios));
+  return rsdp.value();
 }
 
 Status Vm::create_vcpus(const Kvm& kvm, const VmConfig& config, VmEvents& events) {

@@ -46,6 +46,8 @@ class Vm {
   Status setup_platform(const VmConfig& config, Console& console, VmEvents& events,
                         std::function<void()> on_serial_rx_space);
   Status load_guest(const VmConfig& config);
+  // ACPI (returns the RSDP address), MP table and SMBIOS.
+  Result<uint64_t> write_firmware_tables(const VmConfig& config);
   Status create_vcpus(const Kvm& kvm, const VmConfig& config, VmEvents& events);
 
   KvmVm vm_;
