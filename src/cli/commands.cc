@@ -4,7 +4,7 @@ namespace vmkit::cli {
 
 std::vector<Command> register_all_commands(CLI::App& app) {
   std::vector<Command> commands;
-  (void)app;
+  commands.push_back(register_disk(app));
   return commands;
 }
 

@@ -10,4 +10,6 @@ namespace vmkit::cli {
 
 std::vector<Command> register_all_commands(CLI::App& app);
 
+Command register_disk(CLI::App& app);  // cli/disk_command.cc
+
 }  // namespace vmkit::cli

@@ -22,8 +22,9 @@ Qcow2Image::Qcow2Image(ImageFile file, Header header, std::unique_ptr<DiskImage>
       size_(header_.size) {}
 
 Result<std::unique_ptr<Qcow2Image>> Qcow2Image::open(ImageFile file, Header header,
-                                                     std::unique_ptr<DiskImage> backing) {
-  TRY(check_supported(header, file.writable()));
+                                                     std::unique_ptr<DiskImage> backing,
+                                                     bool for_repair) {
+  TRY(check_supported(header, file.writable() && !for_repair));
   std::unique_ptr<Qcow2Image> image(
       new Qcow2Image(std::move(file), std::move(header), std::move(backing)));
   TRY(image->load());
@@ -106,6 +107,16 @@ Status Qcow2Image::load() {
     header_.autoclear_features = 0;
   }
   return {};
+}
+
+Status Qcow2Image::clear_corrupt_flag() {
+  std::lock_guard guard(lock_);
+  if (!header_.corrupt() || header_.version < 3) return {};
+  header_.incompatible_features &= ~kIncompatCorrupt;
+  uint8_t v[8];
+  store_be64(v, header_.incompatible_features);
+  TRY(file_.write(v, 8, kOffIncompat));
+  return file_.sync();
 }
 
 Error Qcow2Image::corrupt(const std::string& what) {

@@ -47,8 +47,10 @@ class Qcow2Image final : public DiskImage {
  public:
   // Opens the image in `file` whose header was parsed (and accepted by check_supported).
   // `backing` is the opened backing image, or null.
+  // `for_repair` also opens images marked corrupt read-write (for check --repair).
   static Result<std::unique_ptr<Qcow2Image>> open(ImageFile file, qcow2::Header header,
-                                                  std::unique_ptr<DiskImage> backing);
+                                                  std::unique_ptr<DiskImage> backing,
+                                                  bool for_repair = false);
   ~Qcow2Image() override;
 
   std::string format() const override { return "qcow2"; }
@@ -70,6 +72,8 @@ class Qcow2Image final : public DiskImage {
   Status preallocate(Preallocation mode);
   // Compares refcounts with the metadata; with `repair`, fixes them (and COPIED flags).
   Result<Qcow2CheckResult> check(bool repair);
+  // After a successful repair: clears the corrupt bit in the header.
+  Status clear_corrupt_flag();
 
   const qcow2::Header& header() const { return header_; }
   DiskImage* backing() const { return backing_.get(); }

@@ -217,36 +217,96 @@ Status Refcounts::grow_table(uint64_t min_entries) {
   return {};
 }
 
-Result<uint64_t> Refcounts::allocate(uint64_t count) {
-  if (count == 0) return Error("allocating zero clusters", EINVAL);
+// Finds `count` free clusters from the hint; ranges without a refcount block count as free.
+uint64_t Refcounts::find_free_run(uint64_t count, Result<uint64_t>& error_out) {
   uint64_t pos = std::max<uint64_t>(free_hint_, 1);
-  uint64_t run_start = pos;
-  uint64_t run = 0;
-  uint64_t first_free = UINT64_MAX;  // first free cluster seen that this allocation skips
+  uint64_t run_start = pos, run = 0;
   while (run < count) {
     uint64_t b = pos >> block_shift_;
-    if (b >= table_.size() || table_[b] == 0) {
-      TRY(ensure_block(b));
-      continue;  // re-examine pos: the new block may sit on it
-    }
-    uint8_t* block = TRY(cache_.get(table_[b]));
     uint64_t limit = (b + 1) << block_shift_;
+    if (b >= table_.size() || table_[b] == 0) {
+      // No block: every cluster in the range is free except reserved ones.
+      for (; pos < limit && run < count; ++pos) {
+        if (reserved_(pos) || is_refcount_metadata(pos)) {
+          run = 0;
+          continue;
+        }
+        if (run++ == 0) run_start = pos;
+      }
+      continue;
+    }
+    auto block = cache_.get(table_[b]);
+    if (!block.ok()) {
+      error_out = block.error();
+      return 0;
+    }
     for (; pos < limit && run < count; ++pos) {
-      bool free = read_entry(block, pos & (block_entries() - 1), order_) == 0 && !reserved_(pos) &&
+      bool free = read_entry(*block, pos & (block_entries() - 1), order_) == 0 && !reserved_(pos) &&
                   !is_refcount_metadata(pos);
-      if (free) {
-        if (run == 0) run_start = pos;
-        ++run;
-      } else {
-        if (run > 0 && first_free == UINT64_MAX) first_free = run_start;
+      if (!free) {
         run = 0;
+      } else if (run++ == 0) {
+        run_start = pos;
       }
     }
   }
-  for (uint64_t c = run_start; c < run_start + count; ++c) TRY(set(c, 1));
-  free_hint_ = std::min(first_free, run_start + count);
-  end_ = std::max(end_, (run_start + count) << cluster_bits_);
-  return run_start << cluster_bits_;
+  return run_start;
+}
+
+Result<uint64_t> Refcounts::allocate(uint64_t count) {
+  if (count == 0) return Error("allocating zero clusters", EINVAL);
+  // Ranges of the run that have no refcount block get new blocks placed right after the run
+  // (inside the same free stretch), so the run stays contiguous whatever its length.
+  uint64_t extra = 0;
+  uint64_t start = 0;
+  std::vector<uint64_t> missing;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 64) return Error("cannot place refcount blocks", EIO);
+    Result<uint64_t> err = uint64_t{0};
+    start = find_free_run(count + extra, err);
+    if (!err.ok()) return err.error();
+    missing.clear();
+    uint64_t first_b = start >> block_shift_;
+    uint64_t last_b = (start + count + extra - 1) >> block_shift_;
+    for (uint64_t b = first_b; b <= last_b; ++b) {
+      if (b >= table_.size() || table_[b] == 0) missing.push_back(b);
+    }
+    if (missing.size() <= extra) break;
+    extra = missing.size();
+  }
+  if (!missing.empty()) {
+    if (missing.back() >= table_.size()) {
+      if (growing_) return Error("refcount table growth did not cover its own allocation", EIO);
+      TRY(grow_table(missing.back() + 1));
+      return allocate(count);  // the layout changed: start over
+    }
+    const uint64_t cs = 1ull << cluster_bits_;
+    for (size_t i = 0; i < missing.size(); ++i) {
+      uint64_t cluster = start + count + i;
+      TRY(cache_.get_fresh(cluster << cluster_bits_));
+      cache_.mark_dirty(cluster << cluster_bits_);
+      table_[missing[i]] = cluster << cluster_bits_;
+      block_clusters_.insert(cluster);
+    }
+    for (size_t i = 0; i < missing.size(); ++i) TRY(set(start + count + i, 1));
+    // New blocks reach the disk before the table entries that point at them.
+    TRY(cache_.write_dirty());
+    TRY(file_.sync());
+    if (!growing_) {
+      for (uint64_t b : missing) {
+        uint8_t entry[8];
+        store_be64(entry, table_[b]);
+        TRY(file_.write(entry, 8, table_offset_ + 8 * b));
+      }
+    }
+    end_ = std::max<uint64_t>(end_, (start + count + missing.size()) * cs);
+  }
+  uint64_t hint_before = free_hint_;
+  for (uint64_t c = start; c < start + count; ++c) TRY(set(c, 1));
+  // Free clusters skipped before `start` stay findable.
+  free_hint_ = start > std::max<uint64_t>(hint_before, 1) ? hint_before : start + count;
+  end_ = std::max(end_, (start + count) << cluster_bits_);
+  return start << cluster_bits_;
 }
 
 }  // namespace vmkit::qcow2

@@ -58,6 +58,7 @@ class Refcounts {
   Result<uint8_t*> block_for(uint64_t cluster, bool create);
   Status ensure_block(uint64_t block_index);
   Status grow_table(uint64_t min_entries);
+  uint64_t find_free_run(uint64_t count, Result<uint64_t>& error_out);
 
   const ImageFile& file_;
   uint32_t cluster_bits_;
