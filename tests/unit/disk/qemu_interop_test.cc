@@ -257,7 +257,7 @@ TEST_F(QemuInterop, OverlayLeavesBaseByteIdentical) {
           ASSERT_TRUE(disk->discard(off, std::min<uint64_t>(1 << 20, (4 << 20) - off)).ok());
         }
         if (i % 70 == 0) {
-          ASSERT_TRUE(disk->write_zeroes(off, 256 << 10, true).ok());
+          ASSERT_TRUE(disk->write_zeroes(off, std::min<uint64_t>(256 << 10, (4 << 20) - off), true).ok());
         }
       }
       ASSERT_TRUE(disk->flush().ok());
