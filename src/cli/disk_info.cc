@@ -28,7 +28,8 @@ nlohmann::ordered_json to_json(const ImageInfo& info) {
     const qcow2::Header& h = *info.qcow2;
     nlohmann::ordered_json data;
     data["compat"] = h.version >= 3 ? "1.1" : "0.10";
-    data["compression-type"] = h.compression_type == qcow2::CompressionType::kZstd ? "zstd" : "zlib";
+    data["compression-type"] =
+        h.compression_type == qcow2::CompressionType::kZstd ? "zstd" : "zlib";
     if (h.version >= 3) data["lazy-refcounts"] = h.lazy_refcounts();
     data["refcount-bits"] = h.refcount_bits();
     if (h.version >= 3) {

@@ -32,7 +32,7 @@ Result<std::unique_ptr<Qcow2Image>> Qcow2Image::open(ImageFile file, Header head
 }
 
 Qcow2Image::~Qcow2Image() {
-  if (read_only()) return;
+  if (read_only() || !loaded_) return;  // nothing to write back if opening failed
   Status s = flush();
   if (s.ok()) {
     std::lock_guard guard(lock_);
@@ -66,13 +66,15 @@ Status Qcow2Image::load() {
                      EINVAL);
       }
       l1_[i] = e;
+      if (off != 0) l2_clusters_.insert(off >> cluster_bits_);
     }
   }
-  // The header and the (current) L1 table are never handed out, whatever refcounts say.
+  // The header, the L1 table and the L2 tables are never handed out, whatever refcounts say
+  // (in a corrupt image they could read 0): the equivalent of QEMU's metadata overlap checks.
   auto reserved = [this](uint64_t c) {
     uint64_t first = header_.l1_table_offset >> cluster_bits_;
     uint64_t n = align_up(l1_.size() * 8, cluster_size_) >> cluster_bits_;
-    return c == 0 || (n > 0 && c >= first && c < first + n);
+    return c == 0 || (n > 0 && c >= first && c < first + n) || l2_clusters_.count(c) != 0;
   };
   refcounts_ = std::make_unique<Refcounts>(file_, cluster_bits_, header_.refcount_order, 32);
   TRY(refcounts_->load(header_.refcount_table_offset, header_.refcount_table_clusters, file_size,
@@ -84,6 +86,7 @@ Status Qcow2Image::load() {
   l2_cache_ = std::make_unique<TableCache>(file_, cs, capacity);
   l2_cache_->set_before_evict([this] { return evict_l2_tables(); });
 
+  loaded_ = true;
   if (!file_.writable()) return {};
   if (header_.dirty()) {
     // Refcounts may be stale (lazy refcounts, or a crash of a writer that used them): rebuild
@@ -184,6 +187,7 @@ Result<uint64_t> Qcow2Image::l2_table_for(uint64_t l1_index, bool allocate) {
   TRY(l2_cache_->get_fresh(offset));
   l2_cache_->mark_dirty(offset);
   l1_[l1_index] = offset | kOflagCopied;
+  l2_clusters_.insert(offset >> cluster_bits_);
   l1_dirty_.push_back(static_cast<uint32_t>(l1_index));
   return offset;
 }

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "disk/disk_image.h"
@@ -121,10 +122,12 @@ class Qcow2Image final : public DiskImage {
   std::mutex lock_;  // guards everything below
   std::vector<uint64_t> l1_;
   std::vector<uint32_t> l1_dirty_;
+  std::unordered_set<uint64_t> l2_clusters_;  // host clusters holding active L2 tables
   std::unique_ptr<qcow2::TableCache> l2_cache_;
   std::unique_ptr<qcow2::Refcounts> refcounts_;
   std::vector<uint64_t> pending_free_;  // host clusters freed since the last flush
   bool corrupt_ = false;
+  bool loaded_ = false;  // the tables are in memory (the destructor may write them back)
   std::atomic<int> unlocked_io_{0};  // data I/O in progress outside the lock
 };
 

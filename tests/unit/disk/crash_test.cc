@@ -47,7 +47,8 @@ void fill_sector(uint8_t* p, uint64_t seq, uint64_t lba) {
   }
 }
 
-[[noreturn]] void child_main(const std::string& path, SharedLog* log, uint64_t size, uint64_t seed) {
+[[noreturn]] void child_main(const std::string& path, SharedLog* log, uint64_t size,
+                             uint64_t seed) {
   auto image = open_image(path);
   if (!image) _exit(10);
   std::mt19937_64 rng(seed);
@@ -83,8 +84,8 @@ void crash_and_verify(const std::string& create_options, int kill_after_ms, uint
   const uint64_t size = 32 << 20;
   std::string img = dir.file("crash.qcow2");
   must_run(vmkit_binary() + " disk create " + create_options + " '" + img + "' 32M");
-  void* mem = mmap(nullptr, sizeof(SharedLog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+  void* mem =
+      mmap(nullptr, sizeof(SharedLog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(mem, MAP_FAILED);
   auto* log = new (mem) SharedLog();
   pid_t pid = fork();
@@ -94,15 +95,15 @@ void crash_and_verify(const std::string& create_options, int kill_after_ms, uint
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the writer ended before the kill (exit "
-                                   << WEXITSTATUS(status) << ")";
+  ASSERT_TRUE(WIFSIGNALED(status))
+      << "the writer ended before the kill (exit " << WEXITSTATUS(status) << ")";
   uint64_t recorded = log->recorded.load();
   uint64_t flushed = log->flushed.load();
   ASSERT_GT(flushed, 0u) << "no flush completed before the kill";
 
   CommandResult check = run("qemu-img check '" + img + "'");
-  EXPECT_TRUE(check.exit_code == 0 || check.exit_code == 3)
-      << "qemu-img check found corruption:\n" << check.output;
+  EXPECT_TRUE(check.exit_code == 0 || check.exit_code == 3) << "qemu-img check found corruption:\n"
+                                                            << check.output;
 
   // Which ops touched each sector, in order.
   std::vector<std::vector<uint32_t>> by_sector(size / kSector);
@@ -139,8 +140,9 @@ void crash_and_verify(const std::string& create_options, int kill_after_ms, uint
         ok = std::memcmp(got, expect, kSector) == 0;
       }
     }
-    if (!ok && bad++ < 5) ADD_FAILURE() << "sector " << s << " holds neither its last flushed "
-                                        << "write nor a later one";
+    if (!ok && bad++ < 5)
+      ADD_FAILURE() << "sector " << s << " holds neither its last flushed "
+                    << "write nor a later one";
   }
   std::cout << "recorded " << recorded << " ops, flushed " << flushed << "\n";
   EXPECT_EQ(bad, 0u) << "recorded " << recorded << " ops, flushed " << flushed;
@@ -156,13 +158,15 @@ TEST(Qcow2Crash, KillDuringRandomWrites4kClustersSmallCaches) {
   // 4 KiB clusters: many L2 tables and refcount blocks, so evictions and growth happen mid-run.
   int delays[] = {60, 200, 350};
   for (int i = 0; i < 3; ++i) {
-    crash_and_verify("--cluster-size 4K --refcount-bits 4", delays[i], 200 + static_cast<uint64_t>(i));
+    crash_and_verify("--cluster-size 4K --refcount-bits 4", delays[i],
+                     200 + static_cast<uint64_t>(i));
   }
 }
 
 TEST(Qcow2Crash, KillDuringRandomWritesV2) {
   int delays[] = {80, 300};
-  for (int i = 0; i < 2; ++i) crash_and_verify("--compat 0.10", delays[i], 300 + static_cast<uint64_t>(i));
+  for (int i = 0; i < 2; ++i)
+    crash_and_verify("--compat 0.10", delays[i], 300 + static_cast<uint64_t>(i));
 }
 
 }  // namespace

@@ -19,7 +19,9 @@ TempDir::TempDir(const std::string& base) {
   path_ = p;
 }
 
-TempDir::~TempDir() { (void)run("rm -rf '" + path_ + "'"); }
+TempDir::~TempDir() {
+  (void)run("rm -rf '" + path_ + "'");
+}
 
 CommandResult run(const std::string& command) {
   CommandResult r;
@@ -39,7 +41,9 @@ void must_run(const std::string& command) {
   ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
 }
 
-std::string vmkit_binary() { return VMKIT_BINARY; }
+std::string vmkit_binary() {
+  return VMKIT_BINARY;
+}
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

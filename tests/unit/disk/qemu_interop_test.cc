@@ -62,8 +62,10 @@ TEST_P(QemuCreated, ReadsBackLikeQemu) {
   must_run(std::string("qemu-img convert -f raw -O qcow2 ") + (c.compress ? "-c " : "") + "-o " +
            c.options + " '" + src + "' '" + img + "'");
   // Punch zero clusters and fresh data into it with qemu-io as well.
-  must_run("qemu-io -f qcow2 -c 'write -z 1M 512k' -c 'write -P 0x33 3M 100k' -c "
-           "'write -z -u 4M 1M' -c 'discard 5M 256k' '" + img + "'");
+  must_run(
+      "qemu-io -f qcow2 -c 'write -z 1M 512k' -c 'write -P 0x33 3M 100k' -c "
+      "'write -z -u 4M 1M' -c 'discard 5M 256k' '" +
+      img + "'");
   expect_same_as_qemu(img);
   EXPECT_EQ(read_file(src).size(), 6u << 20);
 }
@@ -95,12 +97,15 @@ TEST_F(QemuInterop, BackingChainsReadBackLikeQemu) {
   // raw <- qcow2 v2 <- qcow2 v3 (4k clusters) <- qcow2 v3, each with its own writes; the
   // middle ones name their backing files relatively, from another directory.
   must_run("mkdir -p '" + dir_.file("sub") + "'");
-  must_run("cd '" + dir_.path() + "' && qemu-img create -f qcow2 -o compat=0.10 -b base.raw "
+  must_run("cd '" + dir_.path() +
+           "' && qemu-img create -f qcow2 -o compat=0.10 -b base.raw "
            "-F raw l1.qcow2 && qemu-io -c 'write -P 0x11 512k 64k' l1.qcow2");
-  must_run("cd '" + dir_.path() + "' && qemu-img create -f qcow2 -o cluster_size=4k -b ../l1.qcow2 "
+  must_run("cd '" + dir_.path() +
+           "' && qemu-img create -f qcow2 -o cluster_size=4k -b ../l1.qcow2 "
            "-F qcow2 sub/l2.qcow2 && qemu-io -c 'write -P 0x22 1000k 8k' -c 'write -z 2M 64k' "
            "sub/l2.qcow2");
-  must_run("cd '" + dir_.path() + "' && qemu-img create -f qcow2 -b sub/l2.qcow2 -F qcow2 "
+  must_run("cd '" + dir_.path() +
+           "' && qemu-img create -f qcow2 -b sub/l2.qcow2 -F qcow2 "
            "top.qcow2 6M && qemu-io -c 'write -P 0x44 3M 4k' -c 'write -P 0x55 4M 1M' top.qcow2");
   expect_same_as_qemu(dir_.file("top.qcow2"));
   expect_same_as_qemu(dir_.file("sub/l2.qcow2"));
@@ -161,7 +166,8 @@ TEST_P(VmkitWritten, PassesQemuCheckAndCompare) {
   CommandResult check = run("qemu-img check '" + img + "'");
   EXPECT_EQ(check.exit_code, 0) << check.output;
   write_file(dir_.file("mirror.raw"), mirror);
-  CommandResult cmp = run("qemu-img compare -f raw '" + dir_.file("mirror.raw") + "' '" + img + "'");
+  CommandResult cmp =
+      run("qemu-img compare -f raw '" + dir_.file("mirror.raw") + "' '" + img + "'");
   EXPECT_EQ(cmp.exit_code, 0) << cmp.output;
   CommandResult ours = run(vmkit_binary() + " disk check '" + img + "'");
   EXPECT_EQ(ours.exit_code, 0) << ours.output;
@@ -204,32 +210,33 @@ TEST_F(QemuInterop, WritesIntoCompressedImages) {
   CommandResult check = run("qemu-img check '" + img + "'");
   EXPECT_EQ(check.exit_code, 0) << check.output;
   write_file(dir_.file("mirror.raw"), mirror);
-  EXPECT_EQ(run("qemu-img compare -f raw '" + dir_.file("mirror.raw") + "' '" + img + "'").exit_code,
-            0);
+  EXPECT_EQ(
+      run("qemu-img compare -f raw '" + dir_.file("mirror.raw") + "' '" + img + "'").exit_code, 0);
 }
 
 TEST_F(QemuInterop, InfoJsonAgreesWithQemu) {
   make_source("base.raw", 2 << 20);
-  must_run("cd '" + dir_.path() + "' && qemu-img create -f qcow2 -o compat=0.10 v2.qcow2 1G && "
+  must_run("cd '" + dir_.path() +
+           "' && qemu-img create -f qcow2 -o compat=0.10 v2.qcow2 1G && "
            "qemu-img create -f qcow2 -o cluster_size=4k,refcount_bits=8,lazy_refcounts=on "
            "v3.qcow2 3G && qemu-img create -f qcow2 -o compression_type=zstd zstd.qcow2 100M && "
            "qemu-img create -f qcow2 -b base.raw -F raw ov.qcow2 && "
            "qemu-img create -f qcow2 -b ov.qcow2 -F qcow2 ov2.qcow2 && "
            "qemu-io -c 'write 0 1M' ov2.qcow2");
   must_run(vmkit_binary() + " disk create -b ov2.qcow2 '" + dir_.file("mine.qcow2") + "'");
-  for (const char* name : {"v2.qcow2", "v3.qcow2", "zstd.qcow2", "ov.qcow2", "ov2.qcow2",
-                           "mine.qcow2", "base.raw"}) {
+  for (const char* name :
+       {"v2.qcow2", "v3.qcow2", "zstd.qcow2", "ov.qcow2", "ov2.qcow2", "mine.qcow2", "base.raw"}) {
     std::string cmd_tail = std::string(" '") + name + "'";
     CommandResult q = run("cd '" + dir_.path() + "' && qemu-img info --output=json" + cmd_tail);
-    CommandResult v = run("cd '" + dir_.path() + "' && " + vmkit_binary() + " disk info --json" +
-                          cmd_tail);
+    CommandResult v =
+        run("cd '" + dir_.path() + "' && " + vmkit_binary() + " disk info --json" + cmd_tail);
     ASSERT_EQ(q.exit_code, 0) << q.output;
     ASSERT_EQ(v.exit_code, 0) << v.output;
     auto qj = nlohmann::json::parse(q.output);
     auto vj = nlohmann::json::parse(v.output);
-    for (const char* key : {"virtual-size", "filename", "cluster-size", "format", "actual-size",
-                            "backing-filename", "full-backing-filename",
-                            "backing-filename-format", "format-specific", "dirty-flag"}) {
+    for (const char* key :
+         {"virtual-size", "filename", "cluster-size", "format", "actual-size", "backing-filename",
+          "full-backing-filename", "backing-filename-format", "format-specific", "dirty-flag"}) {
       EXPECT_EQ(qj.contains(key), vj.contains(key)) << name << ": " << key;
       if (qj.contains(key) && vj.contains(key)) {
         EXPECT_EQ(qj[key], vj[key]) << name << ": " << key;
@@ -257,7 +264,8 @@ TEST_F(QemuInterop, OverlayLeavesBaseByteIdentical) {
           ASSERT_TRUE(disk->discard(off, std::min<uint64_t>(1 << 20, (4 << 20) - off)).ok());
         }
         if (i % 70 == 0) {
-          ASSERT_TRUE(disk->write_zeroes(off, std::min<uint64_t>(256 << 10, (4 << 20) - off), true).ok());
+          ASSERT_TRUE(
+              disk->write_zeroes(off, std::min<uint64_t>(256 << 10, (4 << 20) - off), true).ok());
         }
       }
       ASSERT_TRUE(disk->flush().ok());
