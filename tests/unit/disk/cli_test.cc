@@ -57,10 +57,10 @@ TEST_F(DiskCli, ConvertAndResize) {
   must_run("head -c 3000000 /dev/urandom > '" + dir_.file("src.bin") + "'");
   must_run("truncate -s 4M '" + dir_.file("src.bin") + "'");
   ASSERT_EQ(vmkit("convert -f raw src.bin c.qcow2 -O qcow2").exit_code, 0);
-  EXPECT_EQ(run("qemu-img compare -f raw '" + dir_.file("src.bin") + "' '" + dir_.file("c.qcow2") +
-                "'")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      run("qemu-img compare -f raw '" + dir_.file("src.bin") + "' '" + dir_.file("c.qcow2") + "'")
+          .exit_code,
+      0);
   ASSERT_EQ(vmkit("convert c.qcow2 back.raw -O raw").exit_code, 0);
   EXPECT_EQ(read_file(dir_.file("back.raw")), read_file(dir_.file("src.bin")));
   ASSERT_EQ(vmkit("resize c.qcow2 +1G").exit_code, 0);
@@ -110,7 +110,8 @@ TEST_F(DiskCli, BadInputs) {
   expect_error("resize missing.raw 1M", "No such file");
   if (geteuid() != 0) expect_error("info unreadable.qcow2", "Permission denied");
   // Backing loops made by another tool.
-  must_run("cd '" + dir_.path() + "' && qemu-img create -f qcow2 -u -b l2.qcow2 -F qcow2 l1.qcow2 "
+  must_run("cd '" + dir_.path() +
+           "' && qemu-img create -f qcow2 -u -b l2.qcow2 -F qcow2 l1.qcow2 "
            "1M && qemu-img create -f qcow2 -u -b l1.qcow2 -F qcow2 l2.qcow2 1M");
   expect_error("info l1.qcow2", "backing file loop");
   expect_error("convert l1.qcow2 out.raw -O raw", "backing file loop");
