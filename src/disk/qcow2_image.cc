@@ -23,11 +23,11 @@ Qcow2Image::Qcow2Image(ImageFile file, Header header, std::unique_ptr<DiskImage>
 
 Result<std::unique_ptr<Qcow2Image>> Qcow2Image::open(ImageFile file, Header header,
                                                      std::unique_ptr<DiskImage> backing,
-                                                     bool for_repair) {
+                                                     bool for_repair, size_t l2_cache_bytes) {
   TRY(check_supported(header, file.writable() && !for_repair));
   std::unique_ptr<Qcow2Image> image(
       new Qcow2Image(std::move(file), std::move(header), std::move(backing)));
-  TRY(image->load());
+  TRY(image->load(l2_cache_bytes));
   return image;
 }
 
@@ -42,7 +42,7 @@ Qcow2Image::~Qcow2Image() {
   if (!s.ok()) LOG_ERROR("{}: closing qcow2 image: {}", file_.path(), s.error().message());
 }
 
-Status Qcow2Image::load() {
+Status Qcow2Image::load(size_t l2_cache_bytes) {
   const uint64_t cs = cluster_size_;
   uint64_t file_size = TRY(file_.size());
   uint64_t file_end = align_up(file_size, cs);
@@ -79,9 +79,9 @@ Status Qcow2Image::load() {
   refcounts_ = std::make_unique<Refcounts>(file_, cluster_bits_, header_.refcount_order, 32);
   TRY(refcounts_->load(header_.refcount_table_offset, header_.refcount_table_clusters, file_size,
                        reserved));
-  // Enough L2 tables to cover the whole disk, within 32 MiB (at least 16 tables).
+  // Enough L2 tables to cover the whole disk, within the budget (at least 16 tables).
   uint64_t needed = l1_entries_for(header_.size, cluster_bits_);
-  uint64_t max_tables = std::max<uint64_t>(16, (32ull << 20) >> cluster_bits_);
+  uint64_t max_tables = std::max<uint64_t>(16, l2_cache_bytes >> cluster_bits_);
   auto capacity = static_cast<size_t>(std::clamp<uint64_t>(needed, 16, max_tables));
   l2_cache_ = std::make_unique<TableCache>(file_, cs, capacity);
   l2_cache_->set_before_evict([this] { return evict_l2_tables(); });

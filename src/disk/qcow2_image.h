@@ -49,9 +49,12 @@ class Qcow2Image final : public DiskImage {
   // Opens the image in `file` whose header was parsed (and accepted by check_supported).
   // `backing` is the opened backing image, or null.
   // `for_repair` also opens images marked corrupt read-write (for check --repair).
+  // `l2_cache_bytes` bounds the L2 table cache (it covers the whole disk up to that size).
   static Result<std::unique_ptr<Qcow2Image>> open(ImageFile file, qcow2::Header header,
                                                   std::unique_ptr<DiskImage> backing,
-                                                  bool for_repair = false);
+                                                  bool for_repair = false,
+                                                  size_t l2_cache_bytes = kDefaultL2CacheBytes);
+  static constexpr size_t kDefaultL2CacheBytes = 32u << 20;
   ~Qcow2Image() override;
 
   std::string format() const override { return "qcow2"; }
@@ -84,7 +87,7 @@ class Qcow2Image final : public DiskImage {
   struct Extent;
   Qcow2Image(ImageFile file, qcow2::Header header, std::unique_ptr<DiskImage> backing);
 
-  Status load();
+  Status load(size_t l2_cache_bytes);
   Error corrupt(const std::string& what);
   Status check_request(uint64_t offset, uint64_t length, bool writing) const;
 
