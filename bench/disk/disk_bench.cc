@@ -3,16 +3,19 @@
 // allocate) and a preallocated qcow2 image, on a tmpfs file by default, next to the host's own
 // pread/pwrite on the same kind of file (the limit).
 //
-//   disk_bench [DIR (default /dev/shm)] [SIZE_MIB (default 512)] [SECONDS per figure (2)]
+//   disk_bench [DIR (default /dev/shm)] [SIZE_MIB (512)] [SECONDS per figure (1)] [ROUNDS (5)]
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "base/log.h"
 #include "disk/disk_open.h"
@@ -54,19 +57,15 @@ Figures measure(uint64_t size, double seconds,
   std::memset(big.data(), 0xcd, big.size());
   std::mt19937_64 rng(1);
   const uint64_t blocks = size / 4096;
-  f.rand_write_iops = timed(seconds, [&](uint64_t) {
-    return write((rng() % blocks) * 4096, small.data(), 4096);
-  });
-  f.rand_read_iops = timed(seconds, [&](uint64_t) {
-    return read((rng() % blocks) * 4096, small.data(), 4096);
-  });
+  f.rand_write_iops =
+      timed(seconds, [&](uint64_t) { return write((rng() % blocks) * 4096, small.data(), 4096); });
+  f.rand_read_iops =
+      timed(seconds, [&](uint64_t) { return read((rng() % blocks) * 4096, small.data(), 4096); });
   const uint64_t mibs = size >> 20;
-  f.seq_write_mbs = timed(seconds, [&](uint64_t i) {
-    return write((i % mibs) << 20, big.data(), big.size());
-  });
-  f.seq_read_mbs = timed(seconds, [&](uint64_t i) {
-    return read((i % mibs) << 20, big.data(), big.size());
-  });
+  f.seq_write_mbs =
+      timed(seconds, [&](uint64_t i) { return write((i % mibs) << 20, big.data(), big.size()); });
+  f.seq_read_mbs =
+      timed(seconds, [&](uint64_t i) { return read((i % mibs) << 20, big.data(), big.size()); });
   return f;
 }
 
@@ -83,10 +82,29 @@ Figures measure_image(DiskImage& disk, double seconds) {
       });
 }
 
-void print(const char* name, const Figures& f, const Figures& host) {
-  std::printf("%-24s %12.0f %6.1f%% %12.0f %6.1f%% %10.0f %10.0f\n", name, f.rand_read_iops,
-              100 * f.rand_read_iops / host.rand_read_iops, f.rand_write_iops,
-              100 * f.rand_write_iops / host.rand_write_iops, f.seq_read_mbs, f.seq_write_mbs);
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median of each figure over the rounds.
+Figures median(const std::vector<Figures>& runs) {
+  std::vector<double> a, b, c, d;
+  for (const Figures& f : runs) {
+    a.push_back(f.rand_read_iops);
+    b.push_back(f.rand_write_iops);
+    c.push_back(f.seq_read_mbs);
+    d.push_back(f.seq_write_mbs);
+  }
+  return {median(a), median(b), median(c), median(d)};
+}
+
+void print(const char* name, const Figures& f, const Figures& host, const Figures& raw) {
+  std::printf("%-20s %10.0f %6.1f%% %6.1f%% %10.0f %6.1f%% %6.1f%% %9.0f %9.0f\n", name,
+              f.rand_read_iops, 100 * f.rand_read_iops / host.rand_read_iops,
+              100 * f.rand_read_iops / raw.rand_read_iops, f.rand_write_iops,
+              100 * f.rand_write_iops / host.rand_write_iops,
+              100 * f.rand_write_iops / raw.rand_write_iops, f.seq_read_mbs, f.seq_write_mbs);
 }
 
 std::unique_ptr<DiskImage> open_or_die(const std::string& path, const std::string& format) {
@@ -106,7 +124,7 @@ int main(int argc, char** argv) {
   log::set_level(log::Level::kError);
   std::string dir = argc > 1 ? argv[1] : "/dev/shm";
   uint64_t size = (argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 512) << 20;
-  double seconds = argc > 3 ? std::strtod(argv[3], nullptr) : 2.0;
+  double seconds = argc > 3 ? std::strtod(argv[3], nullptr) : 1.0;
   std::string base = dir + "/vmkit-disk-bench-" + std::to_string(getpid());
   std::string raw = base + ".raw", fresh = base + "-fresh.qcow2", pre = base + "-pre.qcow2";
 
@@ -116,38 +134,40 @@ int main(int argc, char** argv) {
   o.preallocation = Preallocation::kFull;
   if (!create_disk_image(raw, o).ok()) return 1;
 
-  std::printf("%s, %llu MiB, %.1f s per figure, 1 thread, depth 1\n", dir.c_str(),
-              static_cast<unsigned long long>(size >> 20), seconds);
-  std::printf("%-24s %12s %7s %12s %7s %10s %10s\n", "backend", "4k rand rd", "vs host",
-              "4k rand wr", "vs host", "1M rd MB/s", "1M wr MB/s");
-  int fd = ::open(raw.c_str(), O_RDWR);
-  Figures host = measure(
-      size, seconds,
-      [&](uint64_t off, void* buf, size_t len) {
-        return ::pread(fd, buf, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len);
-      },
-      [&](uint64_t off, const void* buf, size_t len) {
-        return ::pwrite(fd, buf, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len);
-      });
-  ::close(fd);
-  print("host pread/pwrite", host, host);
-  {
-    auto disk = open_or_die(raw, "raw");
-    print("raw", measure_image(*disk, seconds), host);
-  }
+  int rounds = argc > 4 ? std::atoi(argv[4]) : 5;
   o.format = "qcow2";
-  o.preallocation = Preallocation::kOff;
-  if (!create_disk_image(fresh, o).ok()) return 1;
-  {
-    auto disk = open_or_die(fresh, "qcow2");
-    print("qcow2 fresh", measure_image(*disk, seconds), host);
-  }
   o.preallocation = Preallocation::kFull;
   if (!create_disk_image(pre, o).ok()) return 1;
-  {
-    auto disk = open_or_die(pre, "qcow2");
-    print("qcow2 preallocated", measure_image(*disk, seconds), host);
+  std::printf(
+      "%s, %llu MiB, %d interleaved rounds of %.1f s per figure (medians), 1 thread, "
+      "depth 1\n",
+      dir.c_str(), static_cast<unsigned long long>(size >> 20), rounds, seconds);
+  std::vector<Figures> host_runs, raw_runs, fresh_runs, pre_runs;
+  for (int r = 0; r < rounds; ++r) {
+    int fd = ::open(raw.c_str(), O_RDWR);
+    host_runs.push_back(measure(
+        size, seconds,
+        [&](uint64_t off, void* buf, size_t len) {
+          return ::pread(fd, buf, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len);
+        },
+        [&](uint64_t off, const void* buf, size_t len) {
+          return ::pwrite(fd, buf, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len);
+        }));
+    ::close(fd);
+    raw_runs.push_back(measure_image(*open_or_die(raw, "raw"), seconds));
+    o.preallocation = Preallocation::kOff;
+    o.force = true;
+    if (!create_disk_image(fresh, o).ok()) return 1;  // fresh again every round
+    fresh_runs.push_back(measure_image(*open_or_die(fresh, "qcow2"), seconds));
+    pre_runs.push_back(measure_image(*open_or_die(pre, "qcow2"), seconds));
   }
+  Figures host = median(host_runs), rawf = median(raw_runs);
+  std::printf("%-20s %10s %7s %7s %10s %7s %7s %9s %9s\n", "backend", "4k rand rd", "vs host",
+              "vs raw", "4k rand wr", "vs host", "vs raw", "1M rd MB/s", "1M wr MB/s");
+  print("host pread/pwrite", host, host, rawf);
+  print("raw", rawf, host, rawf);
+  print("qcow2 fresh", median(fresh_runs), host, rawf);
+  print("qcow2 preallocated", median(pre_runs), host, rawf);
   ::unlink(raw.c_str());
   ::unlink(fresh.c_str());
   ::unlink(pre.c_str());

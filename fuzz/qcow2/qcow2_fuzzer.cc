@@ -32,10 +32,18 @@ void exercise(DiskImage& disk, const uint8_t* data, size_t size) {
     if (disk.read_only()) continue;
     (void)disk.write(off, {&v, 1});
     switch (seed % 4) {
-      case 0: (void)disk.discard(off, len); break;
-      case 1: (void)disk.write_zeroes(off, len, true); break;
-      case 2: (void)disk.write_zeroes(off, len, false); break;
-      default: (void)disk.flush(); break;
+      case 0:
+        (void)disk.discard(off, len);
+        break;
+      case 1:
+        (void)disk.write_zeroes(off, len, true);
+        break;
+      case 2:
+        (void)disk.write_zeroes(off, len, false);
+        break;
+      default:
+        (void)disk.flush();
+        break;
     }
     (void)disk.read(off, {&v, 1});
   }
@@ -59,8 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   {
     // The backing file is not opened: unallocated clusters read as zeros.
-    auto image = Qcow2Image::open(ImageFile::from_fd(UniqueFd(fd), true), *header, nullptr, false,
-                                  1 << 20);
+    auto image =
+        Qcow2Image::open(ImageFile::from_fd(UniqueFd(fd), true), *header, nullptr, false, 1 << 20);
     if (image.ok()) {
       exercise(**image, data, size);
       (void)(*image)->check(false);

@@ -86,6 +86,13 @@ void advance(std::vector<iovec>& iov, size_t& first, size_t done) {
 
 Status ImageFile::readv(std::span<const iovec> iov_in, uint64_t offset) const {
   if (needs_bounce(iov_in, offset)) return bounce_readv(iov_in, offset);
+  // Fast path: one syscall transfers everything (no copy of the iovec list).
+  if (iov_in.size() <= IOV_MAX) {
+    ssize_t n = ::preadv(fd_.get(), iov_in.data(), static_cast<int>(iov_in.size()),
+                         static_cast<off_t>(offset));
+    if (n >= 0 && static_cast<size_t>(n) == iov_length(iov_in)) return {};
+    // Otherwise redo it the careful way (EINTR, short reads, end of file).
+  }
   std::vector<iovec> iov(iov_in.begin(), iov_in.end());
   size_t first = 0;
   advance(iov, first, 0);
@@ -111,6 +118,17 @@ Status ImageFile::readv(std::span<const iovec> iov_in, uint64_t offset) const {
 Status ImageFile::writev(std::span<const iovec> iov_in, uint64_t offset) const {
   if (!writable_) return Error("write " + path_ + ": image is read-only", EROFS);
   if (needs_bounce(iov_in, offset)) return bounce_writev(iov_in, offset);
+  if (iov_in.size() <= IOV_MAX) {
+    ssize_t n = ::pwritev(fd_.get(), iov_in.data(), static_cast<int>(iov_in.size()),
+                          static_cast<off_t>(offset));
+    if (n >= 0 && static_cast<size_t>(n) == iov_length(iov_in)) return {};
+    if (n > 0) {  // partial: continue after what was written
+      std::vector<iovec> rest;
+      iov_slice(iov_in, static_cast<uint64_t>(n), iov_length(iov_in) - static_cast<uint64_t>(n),
+                rest);
+      return writev(rest, offset + static_cast<uint64_t>(n));
+    }
+  }
   std::vector<iovec> iov(iov_in.begin(), iov_in.end());
   size_t first = 0;
   advance(iov, first, 0);

@@ -123,7 +123,8 @@ Status Qcow2Image::clear_corrupt_flag() {
 }
 
 Error Qcow2Image::corrupt(const std::string& what) {
-  LOG_ERROR("{}: qcow2 metadata corrupt: {}", file_.path(), what);
+  // Rate-limited: a hostile image can make every request hit this.
+  LOG_GUEST_ERROR("{}: qcow2 metadata corrupt: {}", file_.path(), what);
   if (file_.writable() && !corrupt_ && header_.version >= 3) {
     // Mark the image corrupt so nothing writes to it again before a check (as QEMU does).
     uint8_t v[8];
@@ -145,7 +146,8 @@ Status Qcow2Image::check_request(uint64_t offset, uint64_t length, bool writing)
 }
 
 Status Qcow2Image::validate_mapping(const ClusterMapping& m) {
-  uint64_t end = std::max(refcounts_->image_end(), align_up(TRY(file_.size()), cluster_size_));
+  // The allocator's end is the file's end at open (cluster-aligned) or beyond: no syscall here.
+  uint64_t end = refcounts_->image_end();
   bool has_host =
       m.kind == ClusterKind::kNormal || m.kind == ClusterKind::kCompressed || m.preallocated_zero;
   if (!has_host) return {};
@@ -253,7 +255,7 @@ Status Qcow2Image::apply_pending_frees() {
   for (uint64_t c : pending_free_) {
     auto rc = refcounts_->decrement(c);
     if (!rc.ok()) {
-      LOG_ERROR("{}: {}", file_.path(), rc.error().message());
+      LOG_GUEST_ERROR("{}: {}", file_.path(), rc.error().message());
       continue;
     }
     if (*rc != 0) continue;

@@ -54,8 +54,16 @@ bool can_merge(const ClusterMapping& a, uint64_t a_end_host, const ClusterMappin
 Status Qcow2Image::read(uint64_t offset, std::span<const iovec> iov) {
   uint64_t len = iov_length(iov);
   TRY(check_request(offset, len, false));
-  std::vector<Extent> extents;
   std::unique_lock guard(lock_);
+  if ((offset & (cluster_size_ - 1)) + len <= cluster_size_) {
+    // Fast path: the request lies in one cluster (no extent list).
+    Extent e{offset, len, TRY(lookup(offset >> cluster_bits_))};
+    if (e.m.kind == ClusterKind::kNormal) e.m.host_offset += offset & (cluster_size_ - 1);
+    UnlockedIo io(unlocked_io_);
+    guard.unlock();
+    return read_extent(e, iov, 0);
+  }
+  std::vector<Extent> extents;
   for (uint64_t pos = offset; pos < offset + len;) {
     uint64_t in = pos & (cluster_size_ - 1);
     uint64_t n = std::min(cluster_size_ - in, offset + len - pos);
@@ -78,6 +86,7 @@ Status Qcow2Image::read(uint64_t offset, std::span<const iovec> iov) {
 Status Qcow2Image::read_extent(const Extent& e, std::span<const iovec> iov, uint64_t iov_pos) {
   switch (e.m.kind) {
     case ClusterKind::kNormal: {
+      if (iov_pos == 0 && e.len == iov_length(iov)) return file_.readv(iov, e.m.host_offset);
       std::vector<iovec> slice;
       iov_slice(iov, iov_pos, e.len, slice);
       return file_.readv(slice, e.m.host_offset);
@@ -152,6 +161,17 @@ Status Qcow2Image::write(uint64_t offset, std::span<const iovec> iov) {
   uint64_t len = iov_length(iov);
   TRY(check_request(offset, len, true));
   uint64_t pos = 0;
+  if ((offset & (cluster_size_ - 1)) + len <= cluster_size_) {
+    // Fast path: one cluster, already allocated and not shared: write in place.
+    std::unique_lock guard(lock_);
+    if (corrupt_) return Error("qcow2 image is corrupt; refusing writes", EIO);
+    ClusterMapping m = TRY(lookup(offset >> cluster_bits_));
+    if (m.kind == ClusterKind::kNormal && m.copied) {
+      UnlockedIo io(unlocked_io_);
+      guard.unlock();
+      return file_.writev(iov, m.host_offset + (offset & (cluster_size_ - 1)));
+    }
+  }
   while (pos < len) {
     std::vector<Extent> extents;
     std::unique_lock guard(lock_);

@@ -143,6 +143,22 @@ TEST_F(Hostile, MissingRefcountBlockNeverHandsOutMetadata) {
   EXPECT_EQ(run(vmkit_binary() + " disk check '" + img_ + "'").exit_code, 2);
 }
 
+TEST_F(Hostile, DirtyImageIsRepairedOnOpen) {
+  // As QEMU does for lazy refcounts: a dirty image gets its refcounts rebuilt before writing.
+  uint64_t data = load_be64(&bytes_[l2_]) & qcow2::kOffsetMask;
+  uint64_t block = load_be64(&bytes_[load_be64(&bytes_[48])]);
+  bytes_[block + 2 * (data >> 16)] = 0;  // 16-bit refcount of the first data cluster: 0
+  bytes_[block + 2 * (data >> 16) + 1] = 0;
+  bytes_[72 + 7] |= 1;  // dirty bit
+  ASSERT_EQ(open_error("qcow2", true), "");
+  EXPECT_EQ(run(vmkit_binary() + " disk check '" + img_ + "'").exit_code, 2);  // as found
+  ASSERT_EQ(open_error(), "");  // read-write open repairs
+  auto fixed = read_file(img_);
+  EXPECT_EQ(fixed[72 + 7] & 1, 0) << "dirty bit still set";
+  CommandResult q = run("qemu-img check '" + img_ + "'");
+  EXPECT_EQ(q.exit_code, 0) << q.output;
+}
+
 TEST_F(Hostile, ClusterSharedByTwoL2Entries) {
   // Entry 1 points at entry 0's cluster: check reports corruption, as qemu-img check does.
   store_be64(&bytes_[l2_ + 8], load_be64(&bytes_[l2_]));
