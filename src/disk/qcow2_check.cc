@@ -50,6 +50,13 @@ struct Counter {
 
 Result<Qcow2CheckResult> Qcow2Image::check(bool repair) {
   if (repair && read_only()) return Error("cannot repair a read-only image", EROFS);
+  if (repair && header_.has_bitmaps) {
+    // Bitmap clusters are not counted here: "fixing" them as leaks would corrupt the image.
+    return Error(
+        "image has persistent dirty bitmaps, which vmkit does not account for; "
+        "repair it with qemu-img check -r",
+        ENOTSUP);
+  }
   std::lock_guard guard(lock_);
   Qcow2CheckResult result;
   const uint64_t cs = cluster_size_;
