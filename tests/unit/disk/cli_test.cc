@@ -108,6 +108,10 @@ TEST_F(DiskCli, BadInputs) {
   expect_error("resize exists.qcow2 512K", "shrinking qcow2");
   expect_error("resize plain.raw 512K", "--shrink");
   expect_error("resize missing.raw 1M", "No such file");
+  // Unreadable inputs: a directory always; a mode-000 file when not running as root.
+  must_run("mkdir '" + dir_.file("adir") + "'");
+  expect_error("info adir", "Is a directory");
+  expect_error("convert adir out.raw -O raw", "Is a directory");
   if (geteuid() != 0) expect_error("info unreadable.qcow2", "Permission denied");
   // Backing loops made by another tool.
   must_run("cd '" + dir_.path() +
