@@ -202,7 +202,7 @@ int run_resize(const ResizeArgs& a) {
 
 }  // namespace
 
-Command register_disk(CLI::App& app) {
+Command register_disk_command(CLI::App& app) {
   CLI::App* disk = app.add_subcommand("disk", "Create, inspect, check, convert and resize images");
   disk->require_subcommand(1);
 

@@ -7,7 +7,7 @@
 
 namespace vmkit::cli {
 
-Command register_disk(CLI::App& app);
+Command register_disk_command(CLI::App& app);
 
 // The subcommands (disk_command.cc, disk_info.cc); each returns the process exit code.
 struct DiskInfoArgs {
