@@ -80,12 +80,17 @@ Status BlockDevice::activate(VirtioActivation activation) {
   context.limits.max_segments = 1;
   std::memcpy(context.id.data(), params_.serial.data(), params_.serial.size());
   for (ActiveQueue& queue : activation.queues) {
-    auto started = BlockQueue::start(std::move(queue), context, *params_.image);
+    auto created = BlockQueue::create(std::move(queue), context, *params_.image);
+    if (!created.ok()) {
+      reset();
+      return std::move(created).error().context("virtio-blk");
+    }
+    queues_.push_back(std::move(created).value());
+    Status started = queues_.back()->start_thread();
     if (!started.ok()) {
       reset();
       return std::move(started).error().context("virtio-blk");
     }
-    queues_.push_back(std::move(started).value());
   }
   return {};
 }

@@ -29,22 +29,21 @@ IoOp op_for(BlockRequest::Kind kind) {
 
 }  // namespace
 
-Result<std::unique_ptr<BlockQueue>> BlockQueue::start(ActiveQueue queue,
-                                                      const BlockQueueContext& context,
-                                                      DiskImage& image) {
+Result<std::unique_ptr<BlockQueue>> BlockQueue::create(ActiveQueue queue,
+                                                       const BlockQueueContext& context,
+                                                       DiskImage& image) {
   auto disk = TRY(image.open_queue(queue.queue.size()));
   auto thread = TRY(IoThread::create(fmt::format("blk-q{}", queue.index)));
-  std::unique_ptr<BlockQueue> q(
+  return std::unique_ptr<BlockQueue>(
       new BlockQueue(std::move(queue), context, std::move(disk), std::move(thread)));
-  BlockQueue* self = q.get();
-  TRY(q->thread_->loop().add(q->queue_.notify->fd(), EPOLLIN,
-                             [self](uint32_t) { self->on_notify(); }));
-  TRY(q->thread_->loop().add(q->disk_->event_fd(), EPOLLIN,
-                             [self](uint32_t) { self->on_completions(); }));
-  q->thread_->start();
+}
+
+Status BlockQueue::start_thread() {
+  TRY(thread_->loop().add(queue_.notify->fd(), EPOLLIN, [this](uint32_t) { process_notify(); }));
+  TRY(thread_->loop().add(disk_->event_fd(), EPOLLIN, [this](uint32_t) { process_completions(); }));
+  thread_->start();
   // Buffers may have been made available before DRIVER_OK: look once.
-  (void)q->queue_.notify->signal();
-  return q;
+  return queue_.notify->signal();
 }
 
 BlockQueue::BlockQueue(ActiveQueue queue, const BlockQueueContext& context,
@@ -62,7 +61,7 @@ void BlockQueue::fail(const Error& error) {
   context_.interrupt->signal_device_error();
 }
 
-void BlockQueue::on_notify() {
+void BlockQueue::process_notify() {
   queue_.notify->consume();
   if (failed_) return;
   while (true) {
@@ -157,7 +156,7 @@ void BlockQueue::complete(uint16_t head, uint8_t status, uint32_t used_len) {
   used_added_ = true;
 }
 
-void BlockQueue::on_completions() {
+void BlockQueue::process_completions() {
   completions_.clear();
   disk_->reap(completions_);
   for (const IoCompletion& c : completions_) {

@@ -4,7 +4,9 @@
 // used ring, then interrupts the guest unless EVENT_IDX suppresses it.
 //
 // All state is owned by the thread while it runs; stop() joins it and waits for the requests
-// still in flight, after which nothing references guest memory.
+// still in flight, after which nothing references guest memory. Without start_thread() the
+// queue is driven by hand (fuzzers, benchmarks): process_notify() and process_completions()
+// on one thread.
 #pragma once
 
 #include <array>
@@ -28,15 +30,23 @@ struct BlockQueueContext {
 
 class BlockQueue {
  public:
-  // Opens a DiskQueue on `image` and starts the thread.
-  static Result<std::unique_ptr<BlockQueue>> start(ActiveQueue queue,
-                                                   const BlockQueueContext& context,
-                                                   DiskImage& image);
+  // Opens a DiskQueue on `image` and prepares the queue (no thread yet).
+  static Result<std::unique_ptr<BlockQueue>> create(ActiveQueue queue,
+                                                    const BlockQueueContext& context,
+                                                    DiskImage& image);
   ~BlockQueue() { stop(); }
   BlockQueue(const BlockQueue&) = delete;
   BlockQueue& operator=(const BlockQueue&) = delete;
 
+  // Serves the queue from its own I/O thread until stop().
+  Status start_thread();
   void stop();
+
+  // The work the thread does, for driving the queue by hand.
+  void process_notify();
+  void process_completions();
+  size_t in_flight() const { return in_flight_; }
+  int disk_event_fd() const { return disk_->event_fd(); }
 
  private:
   struct Slot {
@@ -46,8 +56,6 @@ class BlockQueue {
 
   BlockQueue(ActiveQueue queue, const BlockQueueContext& context, std::unique_ptr<DiskQueue> disk,
              std::unique_ptr<IoThread> thread);
-  void on_notify();
-  void on_completions();
   void handle(const DescriptorChain& chain);
   void complete(uint16_t head, uint8_t status, uint32_t used_len);
   void finish_batch();
