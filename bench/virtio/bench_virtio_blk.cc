@@ -23,6 +23,7 @@
 #include "virtio/virtio_spec.h"
 
 #ifdef VMKIT_BENCH_RAW_FILE
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "disk/disk_open.h"
@@ -73,7 +74,9 @@ struct Guest {
     while (driver.pop_used()) ++n;
     return n;
   }
-  VirtQueue queue() { return VirtQueue::create(mem, driver.layout(), kQueueSize, kFeatures).value(); }
+  VirtQueue queue() {
+    return VirtQueue::create(mem, driver.layout(), kQueueSize, kFeatures).value();
+  }
 
   GuestMemory mem;
   testing::FakeQueueDriver driver;
