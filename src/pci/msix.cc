@@ -130,6 +130,17 @@ void MsixCapability::pba_read(uint64_t offset, std::span<uint8_t> data) {
   }
 }
 
+void MsixCapability::reset() {
+  std::lock_guard lock(mu_);
+  enabled_ = false;
+  function_masked_ = false;
+  enabled_flag_.store(false, std::memory_order_release);
+  std::fill(table_.begin(), table_.end(), 0);
+  for (uint16_t v = 0; v < vectors_; ++v) table_[v * kEntrySize + 12] = kVectorControlMasked;
+  std::fill(pending_.begin(), pending_.end(), 0);
+  for (uint16_t v = 0; v < vectors_; ++v) sync(v);
+}
+
 void MsixCapability::notify(uint16_t vector) {
   std::lock_guard lock(mu_);
   if (vector >= vectors_ || !enabled_) return;

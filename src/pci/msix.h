@@ -47,6 +47,10 @@ class MsixCapability {
   void table_write(uint64_t offset, std::span<const uint8_t> data);
   void pba_read(uint64_t offset, std::span<uint8_t> data);
 
+  // Back to power-on: every vector masked, nothing pending, MSI-X off (routes torn down). The
+  // capability bytes in configuration space are the PciDevice's to restore.
+  void reset();
+
   // True when the guest enabled MSI-X (then INTx is not used).
   bool enabled() const { return enabled_flag_.load(std::memory_order_acquire); }
   // Fires `vector`, or marks it pending while masked. Ignored when MSI-X is disabled or the

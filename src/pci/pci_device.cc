@@ -81,8 +81,10 @@ std::optional<uint64_t> PciDevice::bar_mapped_at(unsigned index) const {
 
 void PciDevice::set_irq_line(std::shared_ptr<IrqLine> line, uint8_t line_number) {
   irq_line_ = std::move(line);
-  config_.set8(pci::kInterruptPin, irq_line_ ? 1 : 0);  // INTA#
-  config_.set8(pci::kInterruptLine, line_number);
+  for (pci::ConfigSpace* cs : {&config_, &reset_config_}) {
+    cs->set8(pci::kInterruptPin, irq_line_ ? 1 : 0);  // INTA#
+    cs->set8(pci::kInterruptLine, line_number);
+  }
 }
 
 void PciDevice::set_intx(bool asserted) {
@@ -211,6 +213,21 @@ void PciDevice::update_mappings() {
     bar.mapped_at = want;
     bar_mapped(i, *want);
   }
+}
+
+void PciDevice::save_reset_state() {
+  reset_config_ = config_;
+  for (unsigned i = 0; i < kNumBars; ++i) reset_addresses_[i] = bars_[i].address;
+}
+
+void PciDevice::reset_function() {
+  for (unsigned i = 0; i < kNumBars; ++i) unmap(i);
+  config_ = reset_config_;
+  for (unsigned i = 0; i < kNumBars; ++i) bars_[i].address = reset_addresses_[i];
+  command_.store(config_.read16(pci::kCommand));
+  set_intx(false);
+  update_mappings();
+  function_reset();
 }
 
 void PciDevice::disconnect() {

@@ -77,6 +77,12 @@ class PciDevice : public std::enable_shared_from_this<PciDevice> {
   void place_bar(unsigned index, uint64_t address);
   // Removes every mapping (for teardown).
   void disconnect();
+  // Records the current configuration as the state a function reset returns to (PciRoot calls
+  // it once the device is placed).
+  void save_reset_state();
+  // A function reset (VM reset): configuration space and BARs back to the saved state, memory
+  // decoding off, INTx low, then the subclass's function_reset().
+  void reset_function();
 
  protected:
   // Asserts or deasserts INTA# (honours the command register's INTx disable bit).
@@ -88,6 +94,8 @@ class PciDevice : public std::enable_shared_from_this<PciDevice> {
   // The BAR starts (stops) decoding at `address`: e.g. register (unregister) ioeventfds.
   virtual void bar_mapped(unsigned /*index*/, uint64_t /*address*/) {}
   virtual void bar_unmapped(unsigned /*index*/, uint64_t /*address*/) {}
+  // Device state beyond configuration space goes back to power-on (called by reset_function).
+  virtual void function_reset() {}
 
  private:
   enum class Slot { kUnused, kMemory32, kMemory64Low, kMemory64High };
@@ -107,6 +115,8 @@ class PciDevice : public std::enable_shared_from_this<PciDevice> {
 
   pci::ConfigSpace config_;
   std::array<Bar, kNumBars> bars_{};
+  pci::ConfigSpace reset_config_;
+  std::array<uint64_t, kNumBars> reset_addresses_{};
   Bus* mmio_ = nullptr;
   std::shared_ptr<IrqLine> irq_line_;
   std::atomic<uint16_t> command_{0};

@@ -29,6 +29,7 @@ class HostBridge final : public PciDevice {
 PciRoot::PciRoot(Bus& mmio, PciWindows windows)
     : mmio_(mmio), windows_(windows), mmio32_{windows.mmio32, 0}, mmio64_{windows.mmio64, 0} {
   slots_[0] = std::make_shared<HostBridge>();
+  slots_[0]->save_reset_state();
 }
 
 PciRoot::~PciRoot() {
@@ -92,6 +93,7 @@ Result<uint8_t> PciRoot::attach(std::shared_ptr<PciDevice> device, std::optional
   }
   device->connect(&mmio_);
   for (auto [index, address] : placed) device->place_bar(index, address);
+  device->save_reset_state();
   slots_[chosen] = std::move(device);
   return chosen;
 }
@@ -120,6 +122,13 @@ void PciRoot::config_write(uint8_t bus, uint8_t slot, uint8_t function, uint16_t
   std::lock_guard lock(mu_);
   PciDevice* device = lookup(bus, slot, function, offset, data.size());
   if (device) device->config_write(offset, data);
+}
+
+void PciRoot::reset() {
+  std::lock_guard lock(mu_);
+  for (auto& device : slots_) {
+    if (device) device->reset_function();
+  }
 }
 
 std::vector<uint8_t> PciRoot::occupied_slots() const {

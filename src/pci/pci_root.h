@@ -54,6 +54,10 @@ class PciRoot {
   void config_write(uint8_t bus, uint8_t slot, uint8_t function, uint16_t offset,
                     std::span<const uint8_t> data);
 
+  // Resets every function (VM reset): configuration as placed at attach, decoding off, and
+  // each device's own reset (virtio: as if the driver wrote 0 to the status).
+  void reset();
+
   const PciWindows& windows() const { return windows_; }
   // Occupied slots in ascending order (slot 0 is the host bridge), e.g. for the DSDT's _PRT.
   std::vector<uint8_t> occupied_slots() const;

@@ -274,6 +274,11 @@ void VirtioPciDevice::bar_unmapped(unsigned index, uint64_t) {
   }
 }
 
+void VirtioPciDevice::function_reset() {
+  reset();
+  if (msix_) msix_->reset();
+}
+
 // --- Interrupts (device threads) ---
 
 void VirtioPciDevice::raise(uint16_t vector, uint8_t isr_bit) {

@@ -55,8 +55,9 @@ class VirtioPciDevice final : public PciDevice, private VirtioInterrupt {
   ~VirtioPciDevice() override;
 
   VirtioDevice& device() { return *device_; }
-  // A full device reset, as if the driver wrote 0 to the status (e.g. on VM reboot or before
-  // the VM is torn down: stops the device's threads).
+  // A virtio device reset, as if the driver wrote 0 to the status (e.g. before the VM is torn
+  // down: stops the device's threads). On VM reboot use PciRoot::reset(), which also resets
+  // the PCI function (configuration space, MSI-X).
   void reset();
 
   // Introspection (tests, the vmm's diagnostics).
@@ -85,6 +86,7 @@ class VirtioPciDevice final : public PciDevice, private VirtioInterrupt {
   void config_reading(uint16_t offset, std::span<uint8_t> data) override;
   void bar_mapped(unsigned index, uint64_t address) override;
   void bar_unmapped(unsigned index, uint64_t address) override;
+  void function_reset() override;
 
   // VirtioInterrupt (device threads).
   void signal_used(uint16_t index) override;

@@ -146,6 +146,21 @@ TEST(Msix, ReprogrammingUpdatesTheRoute) {
   EXPECT_EQ(f.state->updates, updates + 1);
 }
 
+TEST(Msix, ResetMasksEverything) {
+  Fixture f;
+  f.set_control(kEnable);
+  f.program(1, 0xfee00000, 0x31, false);
+  f.write32(2 * 16 + 12, 1);
+  f.msix->notify(2);
+  ASSERT_TRUE(f.state->route(1));
+  f.msix->reset();
+  EXPECT_FALSE(f.msix->enabled());
+  EXPECT_FALSE(f.state->route(1));
+  EXPECT_EQ(f.read32(16), 0u);
+  EXPECT_EQ(f.read32(28), 1u);
+  EXPECT_EQ(f.pba(), 0u);
+}
+
 TEST(Msix, InstallRejectsMisalignedOffsets) {
   pci::ConfigSpace config;
   MsixCapability msix(2, nullptr);

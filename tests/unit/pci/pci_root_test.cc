@@ -307,6 +307,27 @@ TEST(PciRoot, IntxLineAndStatusBit) {
   EXPECT_FALSE(f.conf.read(slot, 0x06, 2) & pci::kStatusInterrupt);
 }
 
+TEST(PciRoot, ResetRestoresThePlacementAndStopsDecoding) {
+  Fixture f;
+  auto dev = std::make_shared<TestDevice>();
+  uint8_t slot = f.root.attach(dev).value();
+  uint64_t bar0 = dev->bar_address(0);
+  f.conf.write(slot, 0x04, 0x0006, 2);
+  f.conf.write(slot, 0x10, 0xd0000000);
+  f.conf.write(slot, 0x3c, 0x05, 1);
+  ASSERT_EQ(dev->bar_mapped_at(0), 0xd0000000u);
+  f.root.reset();
+  EXPECT_EQ(f.conf.read(slot, 0x04, 2), 0u);
+  EXPECT_EQ(dev->bar_address(0), bar0);
+  EXPECT_FALSE(dev->bar_mapped_at(0));
+  uint8_t buf[4];
+  EXPECT_FALSE(f.mmio.read(0xd0000000, buf));
+  EXPECT_EQ(f.conf.read(slot, 0x3c, 1), 0u);
+  EXPECT_EQ(f.conf.read(0, 0), 0x00081b36u);  // the host bridge is still there
+  f.conf.write(slot, 0x04, 0x0002, 2);
+  EXPECT_EQ(dev->bar_mapped_at(0), bar0);
+}
+
 TEST(PciDevice, BarDeclarationErrors) {
   TestDevice dev;                                                   // BAR0 32-bit, BAR2-3 64-bit
   EXPECT_FALSE(dev.add_bar(0, {0x1000, BarType::kMemory32}).ok());  // taken

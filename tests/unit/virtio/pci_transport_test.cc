@@ -479,6 +479,24 @@ TEST(VirtioPci, OddWidthCommonConfigAccesses) {
   EXPECT_EQ(f.rd(0x3a, 2), 0u);  // queue_reset: not offered
 }
 
+TEST(VirtioPci, PciRootResetResetsTheDeviceAndMsix) {
+  Fixture f;
+  f.enable_msix();
+  f.negotiate(kDriverFeatures);
+  f.setup_queue(0, 64, f.q0.layout(), 0);
+  f.driver_ok();
+  ASSERT_TRUE(f.transport->msix_enabled());
+  int resets = f.device->resets;
+  f.root.reset();
+  EXPECT_EQ(f.device->resets, resets + 1);
+  EXPECT_EQ(f.transport->status(), 0);
+  EXPECT_FALSE(f.transport->msix_enabled());
+  EXPECT_EQ(f.cfg_read(f.msix_cap + 2u, 2), 2u);  // table size - 1, enable bit clear
+  EXPECT_EQ(f.cfg_read(0x04, 2), 0u);
+  EXPECT_EQ(f.cfg_read(0x3c, 2), 0x010au);     // the INTx routing survives
+  EXPECT_TRUE(f.ioevents.snapshot().empty());  // decoding is off: no ioeventfd
+}
+
 TEST(VirtioPci, DestructionResetsTheDevice) {
   auto f = std::make_unique<Fixture>();
   f->negotiate(kDriverFeatures);
