@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -31,6 +33,16 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed + i * 7);
   return v;
+}
+
+// True while a thread of this process has that name.
+bool thread_named(const std::string& name) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) return true;
+  }
+  return false;
 }
 
 struct Harness {
@@ -353,8 +365,11 @@ TEST(BlockDevice, ResetWaitsForInFlightRequestsAndLeavesTheRingsAlone) {
   ASSERT_TRUE(h.mem.write_obj<uint8_t>(status, 0xee).ok());
   h.kick();
   ASSERT_TRUE(h.irq.wait_until([&] { return h.disk->held() == 1; }));
+  ASSERT_TRUE(thread_named("blk-q0"));
   auto reset = std::async(std::launch::async, [&] { h.dev->reset(); });
-  EXPECT_EQ(reset.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  // Once the I/O thread is gone, reset() is waiting for the disk.
+  ASSERT_TRUE(h.irq.wait_until([] { return !thread_named("blk-q0"); }));
+  EXPECT_EQ(reset.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout);
   h.disk->release_all();
   ASSERT_EQ(reset.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(h.drivers[0]->used_idx(), 0);  // nothing written after the reset began
