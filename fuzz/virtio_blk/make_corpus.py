@@ -91,6 +91,39 @@ def virtqueue_seeds(out):
     write(f'{out}/loop', img.input(qbyte(4, indirect=False), 0))
 
 
+def op(kind, width, offset, value):
+    return struct.pack('<BBHI', kind, {1: 0, 2: 1, 4: 2, 8: 3}[width], offset, value)
+
+
+CFG_WRITE, MMIO_WRITE, MMIO_READ, SERVE, CONFIG_CHANGE, RESET = 1, 3, 2, 6, 7, 8
+
+
+def transport_seeds(out):
+    """Linux's virtio_pci_modern bring-up as register traffic (fuzz_transport.h)."""
+    img = Image(16)
+    img.publish(img.chain([b'request', 32]))
+    ops = [op(CFG_WRITE, 2, 0x04, 0x6), op(CFG_WRITE, 2, 0x9a, 0x8000)]
+    for v in range(3):
+        ops += [op(MMIO_WRITE, 4, 0x4000 + 16 * v, 0xfee00000),
+                op(MMIO_WRITE, 4, 0x4008 + 16 * v, 0x40 + v),
+                op(MMIO_WRITE, 4, 0x400c + 16 * v, 0)]
+    ops += [op(MMIO_WRITE, 1, 0x14, 0), op(MMIO_WRITE, 1, 0x14, 3),
+            op(MMIO_WRITE, 4, 0x08, 1), op(MMIO_WRITE, 4, 0x0c, 1),
+            op(MMIO_WRITE, 4, 0x08, 0), op(MMIO_WRITE, 4, 0x0c, (1 << 29) | (1 << 28) | 1),
+            op(MMIO_WRITE, 1, 0x14, 0xb), op(MMIO_READ, 1, 0x14, 0),
+            op(MMIO_WRITE, 2, 0x10, 2)]
+    for q, (size, desc) in enumerate([(16, 0), (8, 0x1000)]):
+        avail = desc + 16 * size
+        used = align(avail + 6 + 2 * size, 4)
+        ops += [op(MMIO_WRITE, 2, 0x16, q), op(MMIO_WRITE, 2, 0x18, size),
+                op(MMIO_WRITE, 8, 0x20, desc), op(MMIO_WRITE, 4, 0x28, avail),
+                op(MMIO_WRITE, 4, 0x2c, 0), op(MMIO_WRITE, 8, 0x30, used),
+                op(MMIO_WRITE, 2, 0x1a, q), op(MMIO_WRITE, 2, 0x1c, 1)]
+    ops += [op(MMIO_WRITE, 1, 0x14, 0xf), op(MMIO_WRITE, 2, 0x3000, 0), op(SERVE, 1, 0, 0),
+            op(CONFIG_CHANGE, 1, 0, 0), op(MMIO_READ, 4, 0x2000, 0), op(RESET, 1, 0, 0)]
+    write(f'{out}/transport', bytes([0xc0, len(ops)]) + b''.join(ops) + bytes(img.mem))
+
+
 def blk_seeds(out):
     for i, text in enumerate([b'path=disk.img', b'disk.img,readonly=on,serial=S1,cache=none',
                               b'path=a,,b,format=qcow2,queues=4', b'path=x,cache=bogus']):
@@ -117,4 +150,5 @@ if __name__ == '__main__':
     os.makedirs(vq, exist_ok=True)
     os.makedirs(blk, exist_ok=True)
     virtqueue_seeds(vq)
+    transport_seeds(vq)
     blk_seeds(blk)

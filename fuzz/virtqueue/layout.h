@@ -1,6 +1,7 @@
 // The input format shared by the virtqueue and virtio-blk fuzzers:
 //   byte 0: bits 0-2 queue size exponent (size = 1 << n), bit 3 EVENT_IDX, bit 4 INDIRECT_DESC,
-//           bit 5 use byte 1 as a raw queue size (may be invalid)
+//           bit 5 use byte 1 as a raw queue size (may be invalid); bits 6-7 both set: the
+//           virtio-pci transport target instead (fuzz_transport.h)
 //   byte 1: raw queue size / fuzzer-specific flags
 //   rest:   guest memory from address 0: descriptor table, then the available ring, then the
 //           used ring (packed, see ring_layout), then buffers; bytes past 64 KiB go to a
