@@ -23,6 +23,9 @@ Command register_run_command(CLI::App& root) {
   auto memory = std::make_shared<std::string>("512M");
   auto console = std::make_shared<std::string>("stdio");
   auto uuid = std::make_shared<std::string>();
+  auto disks = std::make_shared<std::vector<std::string>>();
+  auto hvc = std::make_shared<std::string>("none");
+  auto no_rng = std::make_shared<bool>(false);
   app->add_option("--kernel", config->kernel, "Kernel: a bzImage, or an ELF vmlinux with a PVH note")
       ->required();
   app->add_option("--initrd", config->initrd, "Initial ramdisk");
@@ -32,6 +35,14 @@ Command register_run_command(CLI::App& root) {
   app->add_option("--cpus,-c", config->cpus, "Number of vCPUs")->default_str("1");
   app->add_option("--console", *console, "Serial console: stdio, pty, file:PATH, unix:PATH, none")
       ->default_str(*console);
+  app->add_option("--disk", *disks,
+                  "virtio-blk disk (repeatable; the first is /dev/vda): "
+                  "path=FILE[,format=raw|qcow2][,readonly=on][,serial=S][,cache=none|writeback]"
+                  "[,queues=N]");
+  app->add_option("--virtio-console", *hvc,
+                  "virtio console (the guest's hvc0): stdio, pty, file:PATH, unix:PATH, none")
+      ->default_str(*hvc);
+  app->add_flag("--no-rng", *no_rng, "No virtio-rng device (default: one, fed by getrandom)");
   app->add_option("--name", config->name, "VM name (SMBIOS product name)")
       ->default_str(config->name);
   app->add_option("--uuid", *uuid, "VM UUID (SMBIOS system UUID; default: random)");
@@ -40,7 +51,16 @@ Command register_run_command(CLI::App& root) {
                   "Seconds the guest gets to power off after SIGTERM")
       ->default_str("30");
 
-  return Command{app, [config, memory, console, uuid]() -> int {
+  return Command{app, [config, memory, console, uuid, disks, hvc, no_rng]() -> int {
+                   for (const auto& text : *disks) {
+                     auto disk = parse_block_options(text);
+                     if (!disk.ok()) return fail("--disk: " + disk.error().message());
+                     config->disks.push_back(*disk);
+                   }
+                   auto hvc_spec = ConsoleSpec::parse(*hvc);
+                   if (!hvc_spec.ok()) return fail("--virtio-console: " + hvc_spec.error().message());
+                   config->virtio_console = *hvc_spec;
+                   config->rng = !*no_rng;
                    if (!uuid->empty()) {
                      auto parsed = Uuid::parse(*uuid);
                      if (!parsed.ok()) return fail("--uuid: " + parsed.error().message());

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "base/result.h"
+#include "bus/irq_line.h"  // IrqLine: INTx is a level-triggered line like any other
 
 namespace vmkit {
 
@@ -41,13 +42,6 @@ class MsiController {
   virtual ~MsiController() = default;
   // Reserves `count` vectors (for KVM: one GSI and one irqfd eventfd each).
   virtual Result<std::unique_ptr<MsiVectorGroup>> allocate(uint16_t count) = 0;
-};
-
-// A level-triggered legacy interrupt line (INTx), e.g. an IOAPIC pin.
-class IrqLine {
- public:
-  virtual ~IrqLine() = default;
-  virtual void set_level(bool asserted) = 0;
 };
 
 }  // namespace vmkit

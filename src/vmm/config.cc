@@ -53,6 +53,20 @@ Status validate_config(const VmConfig& c, const HostLimits& limits) {
     return Error("--memory " + format_size(c.memory_size) + " is more than this host's RAM (" +
                  format_size(limits.ram_bytes / (1 << 20) * (1 << 20)) + ")");
   }
+  if (c.console.kind == ConsoleSpec::Kind::kStdio &&
+      c.virtio_console.kind == ConsoleSpec::Kind::kStdio) {
+    return Error("--console and --virtio-console cannot both be stdio");
+  }
+  if (c.console.kind == ConsoleSpec::Kind::kUnix &&
+      c.virtio_console.kind == ConsoleSpec::Kind::kUnix && c.console.path == c.virtio_console.path) {
+    return Error("--console and --virtio-console use the same socket " + c.console.path);
+  }
+  for (const auto& d : c.disks) {
+    if (::access(d.path.c_str(), d.read_only ? R_OK : R_OK | W_OK) != 0) {
+      return Error::from_errno("--disk " + d.path);
+    }
+  }
+  if (c.disks.size() > 24) return Error("at most 24 disks are supported");
   if (c.cpus == 0) return Error("--cpus must be at least 1");
   if (c.cpus > limits.max_vcpus) {
     return Error("--cpus " + std::to_string(c.cpus) + " is more than KVM allows on this host (" +

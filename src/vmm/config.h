@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "base/uuid.h"
+#include "devices/virtio/blk/block_options.h"
 
 namespace vmkit {
 
@@ -30,6 +31,9 @@ struct VmConfig {
   ConsoleSpec console;
   bool no_reboot = false;
   uint32_t shutdown_timeout_s = 30;  // after SIGTERM, before the guest is stopped
+  std::vector<BlockOptions> disks;      // virtio-blk: /dev/vda, vdb, ... in this order
+  bool rng = true;                      // virtio-rng (the guest's /dev/hwrng)
+  ConsoleSpec virtio_console{ConsoleSpec::Kind::kNone, {}};  // virtio-console: the guest's hvc0
   std::string name = "vmkit";          // SMBIOS product name
   Uuid uuid = Uuid::random();          // SMBIOS system UUID (/sys/class/dmi/id/product_uuid)
 };

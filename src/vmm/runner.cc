@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <optional>
 
 #include "base/event_loop.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "kvm/kvm.h"
 #include "vmm/console.h"
@@ -94,6 +96,22 @@ int run_vm(const VmConfig& config) {
   Console& console = **console_result;
   InputPump pump(console);
 
+  // hvc0: the virtio console device gets one end of a socket pair (kept across reboots); the
+  // other end is relayed to its host console here.
+  std::unique_ptr<Console> hvc_console;
+  UniqueFd hvc_guest_end, hvc_host_end;
+  if (config.virtio_console.kind != ConsoleSpec::Kind::kNone) {
+    auto created = Console::create(config.virtio_console);
+    if (!created.ok()) return fail(created.error().context("--virtio-console"));
+    hvc_console = std::move(*created);
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0) {
+      return fail(Error::from_errno("socketpair"));
+    }
+    hvc_guest_end.reset(pair[0]);
+    hvc_host_end.reset(pair[1]);
+  }
+
   std::optional<Outcome> outcome;
   std::unique_ptr<Vm> vm;
   bool shutdown_requested = false;
@@ -105,6 +123,19 @@ int run_vm(const VmConfig& config) {
         outcome = Outcome::kQuit;
       });
   if (!status.ok()) return fail(status.error());
+  if (hvc_console) {
+    int host_end = hvc_host_end.get();
+    status = hvc_console->attach(
+        loop, [host_end](std::span<const uint8_t> bytes) { (void)write_all(host_end, bytes); },
+        [&] { outcome = Outcome::kQuit; });
+    if (!status.ok()) return fail(status.error());
+    status = loop.add(host_end, EPOLLIN, [&, host_end](uint32_t) {
+      uint8_t buf[4096];
+      ssize_t n = ::read(host_end, buf, sizeof(buf));
+      if (n > 0) hvc_console->write(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+    });
+    if (!status.ok()) return fail(status.error());
+  }
   status = loop.add(rx_space->fd(), EPOLLIN, [&](uint32_t) {
     rx_space->consume();
     pump.flush();
@@ -165,7 +196,12 @@ int run_vm(const VmConfig& config) {
   }
 
   for (;;) {
-    auto created = Vm::create(*kvm, config, console, events, [&] { (void)rx_space->signal(); });
+    VmHostEnd host;
+    host.serial_console = &console;
+    host.events = &events;
+    host.on_serial_rx_space = [&] { (void)rx_space->signal(); };
+    host.virtio_console_fd = hvc_guest_end.get();
+    auto created = Vm::create(*kvm, config, host);
     if (!created.ok()) return fail(created.error());
     vm = std::move(*created);
     pump.set_serial(&vm->serial());

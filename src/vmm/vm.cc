@@ -16,6 +16,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/rtc.h"
 #include "vmm/kvm_irq.h"
+#include "vmm/vm_devices.h"
 
 namespace vmkit {
 namespace {
@@ -31,9 +32,8 @@ class IgnoredPort : public BusDevice {
 
 }  // namespace
 
-Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config, Console& console,
-                                       VmEvents& events,
-                                       std::function<void()> on_serial_rx_space) {
+Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config,
+                                       const VmHostEnd& host) {
   TRY(kvm.require_extension(KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"));
   TRY(kvm.require_extension(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"));
   TRY(kvm.require_extension(KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"));
@@ -42,9 +42,10 @@ Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config, C
   GuestMemory memory = TRY(GuestMemory::create(x86::ram_regions(config.memory_size)));
   std::unique_ptr<Vm> vm(new Vm(std::move(kvm_vm), std::move(memory)));
   TRY(vm->setup_memory());
-  TRY(vm->setup_platform(config, console, events, std::move(on_serial_rx_space)));
+  TRY(vm->setup_platform(host));
+  TRY(vm->setup_pci(kvm, config, host));
   TRY(vm->load_guest(config));
-  TRY(vm->create_vcpus(kvm, config, events));
+  TRY(vm->create_vcpus(kvm, config, *host.events));
   return vm;
 }
 
@@ -63,12 +64,12 @@ Status Vm::setup_memory() {
   return {};
 }
 
-Status Vm::setup_platform(const VmConfig& config, Console& console, VmEvents& events,
-                          std::function<void()> on_serial_rx_space) {
-  (void)config;
+Status Vm::setup_platform(const VmHostEnd& host) {
+  Console& console = *host.serial_console;
+  VmEvents& events = *host.events;
   serial_ = std::make_shared<Serial>(
       [&console](std::span<const uint8_t> bytes) { console.write(bytes); },
-      std::make_shared<KvmIrqLine>(vm_, x86::kCom1Irq), std::move(on_serial_rx_space));
+      std::make_shared<KvmIrqLine>(vm_, x86::kCom1Irq), host.on_serial_rx_space);
   TRY(pio_.insert(serial_, x86::kCom1Port, 8));
   TRY(pio_.insert(std::make_shared<Rtc>(), x86::kRtcPort, 2));
   auto i8042 = std::make_shared<I8042>([&events] { events.report(VmEvent::kReset); });
@@ -79,6 +80,19 @@ Status Vm::setup_platform(const VmConfig& config, Console& console, VmEvents& ev
                                       x86::kAcpiS5SleepType,
                                       [&events] { events.report(VmEvent::kPoweroff); });
   TRY(pio_.insert(acpi_pm_, x86::kAcpiPm1aEventPort, AcpiPm::kSize));
+  return {};
+}
+
+Status Vm::setup_pci(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host) {
+  gsi_router_ = std::make_unique<KvmGsiRouter>(vm_);
+  msi_ = std::make_unique<KvmMsiController>(vm_, *gsi_router_);
+  ioevents_ = std::make_unique<KvmIoEventRegistrar>(
+      vm_, kvm.check_extension(KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0);
+  VmEvents* events = host.events;
+  pci_root_ = TRY(build_pci({pio_, mmio_, memory_, *msi_, *ioevents_,
+                             x86::pci_mmio64_start(memory_.end().value())},
+                            config, host.virtio_console_fd,
+                            [events] { events->report(VmEvent::kReset); }));
   return {};
 }
 
@@ -148,6 +162,8 @@ Status Vm::start() {
 
 void Vm::stop() {
   for (auto& v : vcpus_) v->stop();
+  // Device threads stop with a function reset; they hold pointers into guest memory.
+  if (pci_root_) pci_root_->reset();
 }
 
 void Vm::pause() {
