@@ -9,6 +9,7 @@
 #include "base/checked.h"
 #include "base/log.h"
 #include "disk/image_file.h"
+#include "disk/probed_raw_guard.h"
 #include "disk/raw_image.h"
 
 namespace vmkit {
@@ -72,12 +73,19 @@ Result<std::string> backing_format_of(const qcow2::Header& h, const std::string&
 Result<std::unique_ptr<DiskImage>> open_chain(const std::string& path, std::string format,
                                               const DiskOpenOptions& options, Chain& chain) {
   TRY(chain.enter(path));
-  if (format.empty()) format = TRY(detect_format(path));
+  bool probed = format.empty();
+  if (probed) format = TRY(detect_format(path));
   TRY(check_format_name(format));
   ImageFile file = TRY(ImageFile::open(path, !options.read_only, options.cache));
   if (!file.note().empty()) LOG_INFO("{}: {}", path, file.note());
   if (format == "raw") {
     auto raw = TRY(RawImage::from_file(std::move(file)));
+    if (probed && !options.read_only) {
+      LOG_WARN("{}: format not given, probed as raw: writes that would put an image header in "
+               "sector 0 are refused; give format=raw to lift this",
+               path);
+      return guard_probed_raw(std::move(raw));
+    }
     return std::unique_ptr<DiskImage>(std::move(raw));
   }
   qcow2::Header header = TRY(read_qcow2_header(file));
