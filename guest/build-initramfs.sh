@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the guest initramfs for Debian's kernels (see guest/fetch-kernel.sh): busybox-static,
-# the virtio and ext4 modules (insmod in `modprobe --show-depends` order; built-in ones are left
+# the virtio, ext4 and ACPI button modules (insmod in `modprobe --show-depends` order; built-in ones are left
 # out) and guest/init/init as /init. Output (rebuilt only when an input changes):
 #   $VMKIT_CACHE/images/initramfs.cpio.gz        for $VMKIT_CACHE/kernel       (generic)
 #   $VMKIT_CACHE/images/initramfs-cloud.cpio.gz  for $VMKIT_CACHE/kernel-cloud (cloud)
@@ -9,7 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-GUEST_MODULES=(virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng ext4)
+# button + evdev: the ACPI power button reaches acpid (SIGTERM to vmkit presses it).
+GUEST_MODULES=(virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng ext4 button evdev)
 
 build() {
   local flavour=$1 kdir out
@@ -20,7 +21,7 @@ build() {
   esac
   [ -f "$kdir/package" ] || die "no $flavour kernel in $kdir; run guest/fetch-kernel.sh first"
   local stamp
-  stamp="$(cat "$kdir/package") $(file_digest "$0" "$here/lib.sh" "$here/init/init" /bin/busybox)"
+  stamp="$(cat "$kdir/package") $(file_digest "$0" "$here/lib.sh" "$here/init/init" "$here/init/power-button" /bin/busybox)"
   if stamp_matches "$out.stamp" "$stamp" && [ -f "$out" ]; then
     log "$flavour initramfs up to date: $out"
     return 0
@@ -31,6 +32,7 @@ build() {
   mkdir -p "$staging"/{dev,proc,sys,run,tmp,root,etc/vmkit,newroot}
   mknod -m 600 "$staging/dev/console" c 5 1 2>/dev/null || true
   install -m 755 "$here/init/init" "$staging/init"
+  install -D -m 755 "$here/init/power-button" "$staging/etc/acpi/PWRF/00000080"
   touch "$staging/etc/vmkit/initramfs"
   local mods
   mods=$(module_load_order "$kdir" "${GUEST_MODULES[@]}")
