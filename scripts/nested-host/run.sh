@@ -2,7 +2,8 @@
 # Runs COMMAND inside the nested test host: QEMU TCG emulating an AMD CPU with SVM, booting
 # Debian's generic kernel, where kvm_amd gives a real /dev/kvm (see docs/testing.md).
 # The machine's / is shared read-only, the work directories read-write; COMMAND runs in a chroot
-# of it, in the current directory, with the current environment. Its output is streamed.
+# of it, in the current directory, with the current environment plus VMKIT_NESTED_HOST=1. Its
+# output is streamed. /tmp and /run inside are fresh tmpfs: put files COMMAND needs elsewhere.
 #
 # Usage: scripts/nested-host/run.sh [options] -- COMMAND [ARG...]
 #   --timeout S     stop the nested host after S seconds (default 1800)
@@ -67,6 +68,7 @@ done
 export -p | grep -Ev '^declare -x (BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|SHLVL|_|OLDPWD|PWD)(=|$)' >"$ctl/env"
 {
   echo '. /run/vmkit-nested/env'
+  echo 'export VMKIT_NESTED_HOST=1'
   printf 'cd %q || exit 125\n' "$PWD"
   printf 'exec'
   printf ' %q' "$@"

@@ -38,6 +38,9 @@ struct BootCase {
   unsigned cpus;
   std::uint64_t memory_mib;
 };
+void PrintTo(const BootCase& c, std::ostream* os) {
+  *os << c.cpus << " vCPU, " << c.memory_mib << " MiB";
+}
 
 class QemuBootTest : public GuestTest, public ::testing::WithParamInterface<BootCase> {};
 

@@ -41,6 +41,9 @@ struct BootCase {
   unsigned cpus;
   std::uint64_t memory_mib;
 };
+void PrintTo(const BootCase& c, std::ostream* os) {
+  *os << c.cpus << " vCPU, " << c.memory_mib << " MiB";
+}
 
 class VmkitBootTest : public VmkitTest, public ::testing::WithParamInterface<BootCase> {};
 
