@@ -117,5 +117,32 @@ TEST_F(GuestTest, QemuPowerButtonShutsGuestDownCleanly) {
   EXPECT_TRUE(exit.exited && exit.code == 0) << "qemu " << exit.describe();
 }
 
+// The initramfs loads virtio-blk and ext4, mounts root=/dev/vda and switch_roots to it.
+TEST_F(GuestTest, QemuBootsBusyboxRootFileSystemFromVirtioBlk) {
+  Status image = require_file(paths_.rootfs, "busybox root file system (VMKIT_ROOTFS)");
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  auto disk = copy_image(paths_.rootfs);
+  ASSERT_TRUE(disk.ok()) << disk.error().message();
+  GuestSpec spec;
+  spec.disk = disk.value();
+  spec.extra_cmdline = "root=/dev/vda";
+  std::string root_mount;
+  ExitStatus exit;
+  bool ok = run_guest_scenario([&](GuestAttempt& attempt) -> Status {
+    GuestProcess* guest = TRY(attempt.start(qemu_command(paths_, spec), "qemu"));
+    TRY(guest->wait_for_text("VMKIT-GUEST-READY", kBootTimeout));
+    TRY(guest->wait_for_shell(kCommandTimeout));
+    root_mount = TRY(guest->run_ok("grep ' / ' /proc/mounts", kCommandTimeout));
+    TRY(guest->run_ok("echo written > /root/file && sync", kCommandTimeout));
+    TRY(guest->type("poweroff\n"));
+    exit = TRY(guest->wait_exit(kExitTimeout));
+    return ok_status();
+  });
+  unlink(disk.value().c_str());
+  if (!ok) return;
+  EXPECT_NE(root_mount.find("/dev/vda / ext4 rw"), std::string::npos) << root_mount;
+  EXPECT_TRUE(exit.exited && exit.code == 0) << "qemu " << exit.describe();
+}
+
 }  // namespace
 }  // namespace vmkit::guest_test

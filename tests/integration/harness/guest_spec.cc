@@ -26,6 +26,12 @@
 #ifndef VMKIT_DEFAULT_INITRD_CLOUD
 #define VMKIT_DEFAULT_INITRD_CLOUD ""
 #endif
+#ifndef VMKIT_DEFAULT_ROOTFS
+#define VMKIT_DEFAULT_ROOTFS ""
+#endif
+#ifndef VMKIT_DEFAULT_ROOTFS_DEBIAN
+#define VMKIT_DEFAULT_ROOTFS_DEBIAN ""
+#endif
 
 namespace vmkit::guest_test {
 namespace {
@@ -44,6 +50,8 @@ GuestPaths GuestPaths::from_environment() {
   p.initrd = env_or("VMKIT_INITRD", VMKIT_DEFAULT_INITRD);
   p.kernel_cloud = env_or("VMKIT_KERNEL_CLOUD", VMKIT_DEFAULT_KERNEL_CLOUD);
   p.initrd_cloud = env_or("VMKIT_INITRD_CLOUD", VMKIT_DEFAULT_INITRD_CLOUD);
+  p.rootfs = env_or("VMKIT_ROOTFS", VMKIT_DEFAULT_ROOTFS);
+  p.rootfs_debian = env_or("VMKIT_ROOTFS_DEBIAN", VMKIT_DEFAULT_ROOTFS_DEBIAN);
   p.qemu = env_or("VMKIT_QEMU", "qemu-system-x86_64");
   return p;
 }
@@ -59,6 +67,29 @@ Status require_file(const std::string& path, const std::string& what) {
         what, path));
   }
   return ok_status();
+}
+
+Result<std::string> copy_image(const std::string& from) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = fmt::format("{}/vmkit-disk-XXXXXX", tmp != nullptr && *tmp ? tmp : "/tmp");
+  UniqueFd out(mkostemp(path.data(), O_CLOEXEC));
+  if (!out) return Error::from_errno("mkostemp " + path);
+  UniqueFd in(open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) {
+    unlink(path.c_str());
+    return Error::from_errno("open " + from);
+  }
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(in.get(), buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0 || write(out.get(), buf, static_cast<std::size_t>(n)) != n) {
+      Error e = Error::from_errno("copying " + from + " to " + path);
+      unlink(path.c_str());
+      return e;
+    }
+  }
+  return path;
 }
 
 Status require_guest_capable_kvm() {
@@ -104,6 +135,7 @@ std::vector<std::string> vmkit_command(const GuestPaths& paths, const GuestSpec&
                                    "--cpus",    std::to_string(spec.cpus),
                                    "--console", "stdio"};
   if (spec.no_reboot) argv.push_back("--no-reboot");
+  if (!spec.disk.empty()) argv.insert(argv.end(), {"--disk", "path=" + spec.disk});
   return argv;
 }
 
@@ -120,6 +152,9 @@ std::vector<std::string> qemu_command(const GuestPaths& paths, const GuestSpec& 
                "-nodefaults", "-display", "none", "-serial", "stdio", "-kernel", spec.kernel(paths),
                "-initrd", spec.initrd(paths), "-append", spec.cmdline()});
   if (spec.no_reboot) argv.push_back("-no-reboot");
+  if (!spec.disk.empty()) {
+    argv.insert(argv.end(), {"-drive", fmt::format("file={},if=virtio,format=raw", spec.disk)});
+  }
   return argv;
 }
 

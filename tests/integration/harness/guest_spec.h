@@ -17,6 +17,8 @@ namespace vmkit::guest_test {
 //   VMKIT_INITRD        its guest initramfs       ($VMKIT_CACHE/images/initramfs.cpio.gz)
 //   VMKIT_KERNEL_CLOUD  Debian's cloud kernel     ($VMKIT_CACHE/kernel-cloud/vmlinuz)
 //   VMKIT_INITRD_CLOUD  its guest initramfs       ($VMKIT_CACHE/images/initramfs-cloud.cpio.gz)
+//   VMKIT_ROOTFS        busybox ext4 root         ($VMKIT_CACHE/images/rootfs-busybox.ext4)
+//   VMKIT_ROOTFS_DEBIAN Debian minbase ext4 root  ($VMKIT_CACHE/images/rootfs-debian.ext4)
 //   VMKIT_QEMU          the QEMU binary           (qemu-system-x86_64)
 struct GuestPaths {
   std::string vmkit;
@@ -24,10 +26,15 @@ struct GuestPaths {
   std::string initrd;
   std::string kernel_cloud;
   std::string initrd_cloud;
+  std::string rootfs;
+  std::string rootfs_debian;
   std::string qemu;
 
   static GuestPaths from_environment();
 };
+
+// Copies the image at `from` to a new file in $TMPDIR (or /tmp) and returns its path.
+Result<std::string> copy_image(const std::string& from);
 
 // Fails with a message naming the variable and how to fix it if `path` is not a readable file.
 Status require_file(const std::string& path, const std::string& what);
@@ -47,6 +54,9 @@ struct GuestSpec {
   std::string extra_cmdline;
   bool no_reboot = true;
   bool quiet = true;  // `quiet` on the guest kernel command line (faster over the serial port)
+  // A raw disk image attached as the first virtio-blk disk (/dev/vda), read-write: tests attach
+  // a copy (copy_image), never the cached template.
+  std::string disk;
 
   std::string kernel(const GuestPaths& paths) const;
   std::string initrd(const GuestPaths& paths) const;
