@@ -11,6 +11,8 @@
 #   --interactive   give COMMAND the terminal (the console becomes its controlling terminal)
 #   --memory MB     nested host memory (default 4096)
 #   --cpus N        nested host vCPUs (default 2)
+#   --append ARGS   more kernel command line for the nested host (e.g. kvm_amd.npt=0)
+#   --no-tsc-reliable  leave tsc=reliable off the nested host's command line (for experiments)
 #   --verbose       also show the nested host's kernel log and timing
 # Exit status: COMMAND's; 124 if the timeout expired; 125 if the nested host failed to start or
 # could not run COMMAND (no /dev/kvm inside, share not mountable, kernel panic, ...).
@@ -19,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../guest/lib.sh"
 
-timeout=1800 memory=4096 cpus=2 interactive= verbose=
+timeout=1800 memory=4096 cpus=2 interactive= verbose= extra_append= tsc=tsc=reliable
 rw=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,6 +31,8 @@ while [ $# -gt 0 ]; do
     --memory) memory=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --verbose) verbose=1; shift ;;
+    --append) extra_append+=" $2"; shift 2 ;;
+    --no-tsc-reliable) tsc=; shift ;;
     --) shift; break ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (usage: $0 [--timeout S] [--rw DIR]... -- COMMAND...)" ;;
@@ -77,7 +81,7 @@ export -p | grep -Ev '^declare -x (BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|SHLVL|_|OLDPW
 : >"$ctl/kernel.log"
 
 # The kernel logs to ttyS1 (a file), so the command's output on ttyS0 stays clean.
-append="console=ttyS1 tsc=reliable panic=1 edd=off rdinit=/init vmkit_ctl=$ctl"
+append="console=ttyS1 $tsc panic=1 edd=off rdinit=/init vmkit_ctl=$ctl$extra_append"
 [ -z "$interactive" ] || append+=" vmkit_interactive"
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -M q35 -cpu max -smp "$cpus" -m "$memory"
       -display none -nodefaults -no-reboot -net none
