@@ -4,7 +4,9 @@
 # exit after the guest powers off (vmkit_run=true), under
 #   vmkit run                                   (<build>/vmkit)
 #   qemu-system-x86_64 -accel kvm -M q35        (SeaBIOS + direct kernel boot)
-#   qemu-system-x86_64 -accel kvm -M microvm    (qboot, no PCI)
+#   qemu-system-x86_64 -accel kvm -M microvm,rtc=on  (qboot, no PCI; rtc=on because without a
+#                                               CMOS RTC the kernel's rtc_cmos probe stalls ~4 s
+#                                               and the guest has no clock; vmkit and q35 have one)
 # with the same kernel, initramfs, memory and vCPUs; median of --runs runs each, interleaved, then
 # ratios. On a PVM machine it runs itself inside ONE nested test host. Not a test: it prints.
 # Usage: bench/boot/boot-bench.sh [--build DIR] [--runs N] [--cpus N] [--memory MiB]
@@ -46,7 +48,9 @@ monitor_command() {
     vmkit) cmd=("$vmkit" run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline"
                 --memory "${memory}M" --cpus "$cpus" --console stdio --no-reboot) ;;
     q35 | microvm)
-      cmd=(qemu-system-x86_64 -accel kvm -cpu host -M "$1" -smp "$cpus" -m "${memory}M"
+      local machine=$1
+      [ "$machine" != microvm ] || machine=microvm,rtc=on
+      cmd=(qemu-system-x86_64 -accel kvm -cpu host -M "$machine" -smp "$cpus" -m "${memory}M"
            -nodefaults -display none -serial stdio -no-reboot
            -kernel "$kernel" -initrd "$initrd" -append "$cmdline") ;;
     *) die "unknown monitor '$1' (vmkit, q35, microvm)" ;;

@@ -60,9 +60,11 @@ esac
 cmdline="console=ttyS0 quiet panic=-1 vmkit_run=\"$run\""
 [ -z "${disk[*]}" ] || cmdline="$cmdline root=/dev/vda"
 case $monitor in
+  # -d cpu_reset: QEMU logs the vCPU state at every reset, so a guest that "vanishes" (a triple
+  # fault ends QEMU with -no-reboot) leaves its last state behind.
   qemu) cmd=(qemu-system-x86_64 -accel kvm -M q35 -cpu host -smp "$cpus" -m 1024 -nodefaults
              -display none -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd"
-             -append "$cmdline" "${disk[@]}") ;;
+             -append "$cmdline" "${disk[@]}" -d cpu_reset -D /tmp/soak-qemu.log) ;;
   vmkit)
     [ -z "${disk[*]}" ] || die "the fio workload needs --disk in vmkit: not wired here yet"
     cmd=("${VMKIT_BINARY:-$root/build/vmkit}" run --kernel "$kernel" --initrd "$initrd"
@@ -96,10 +98,15 @@ for ((i = 1; i <= runs; i++)); do
   if [ "$outcome" != pass ]; then
     tail -n 6 "$out.clean" | sed 's/^/  | /'
     dmesg | tail -n 5 | sed 's/^/  nested-host dmesg: /'
+    if [ "$outcome" = vanished ] && [ -s /tmp/soak-qemu.log ]; then
+      echo "  QEMU's last CPU reset (the state that reset the guest):"
+      awk '/^CPU Reset/ { n = NR } { line[NR] = $0 } END { for (i = n; i <= NR && i < n + 12; i++) print "    " line[i] }' /tmp/soak-qemu.log
+    fi
   fi
+  rm -f /tmp/soak-qemu.log
   [ -z "$logfile" ] || echo "$monitor $cpus $flavour $workload run=$i $outcome ${secs}s" >>"$logfile"
 done
 rm -f "$out" "$out.clean"
 echo "summary: ${count[pass]} pass, ${count[hang]} hang, ${count[vanished]} vanished, ${count[error]} error of $runs ($monitor, $cpus vCPU, $workload)"
-echo "nested host kernel warnings:"
+echo "nested host: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource); kernel warnings:"
 dmesg --level=emerg,alert,crit,err,warn 2>/dev/null | tail -n 15 | sed 's/^/  /' || true
