@@ -11,13 +11,9 @@
 namespace vmkit::guest_test {
 namespace {
 
-// The exit status of `vmkit run --no-reboot` when the guest reboots.
-// TODO(lead): document it with `vmkit run --help`/docs and set it here; until then 0 (what QEMU's
-// -no-reboot does), overridable with VMKIT_NO_REBOOT_EXIT_STATUS.
-int no_reboot_exit_status() {
-  const char* value = std::getenv("VMKIT_NO_REBOOT_EXIT_STATUS");
-  return value != nullptr && *value != '\0' ? std::atoi(value) : 0;
-}
+// The exit status of `vmkit run --no-reboot` when the guest reboots, as `vmkit run --help`
+// documents it (kExitRebootRequested in src/vmm/config.h).
+constexpr int kNoRebootExitStatus = 3;
 
 class VmkitTest : public GuestTest {
  protected:
@@ -114,9 +110,9 @@ TEST_F(VmkitTest, GuestRebootWithNoRebootExitsWithDocumentedStatus) {
     return ok_status();
   });
   if (!ok) return;
-  EXPECT_TRUE(exit.exited && exit.code == no_reboot_exit_status())
+  EXPECT_TRUE(exit.exited && exit.code == kNoRebootExitStatus)
       << "vmkit --no-reboot after a guest reboot: " << exit.describe() << ", expected exit status "
-      << no_reboot_exit_status();
+      << kNoRebootExitStatus;
   EXPECT_EQ(after_reboot.find("VMKIT-INIT-START"), std::string::npos)
       << "the guest started again despite --no-reboot";
 }
