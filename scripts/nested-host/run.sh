@@ -1,0 +1,148 @@
+#!/bin/bash
+# Runs COMMAND inside the nested test host: QEMU TCG emulating an AMD CPU with SVM, booting
+# Debian's generic kernel, where kvm_amd gives a real /dev/kvm (see docs/testing.md).
+# The machine's / is shared read-only, the work directories read-write; COMMAND runs in a chroot
+# of it, in the current directory, with the current environment plus VMKIT_NESTED_HOST=1. Its
+# output is streamed. /tmp and /run inside are fresh tmpfs: put files COMMAND needs elsewhere.
+#
+# Usage: scripts/nested-host/run.sh [options] -- COMMAND [ARG...]
+#   --timeout S     stop the nested host after S seconds (default 1800)
+#   --rw DIR        share DIR read-write (repeatable; default: the current directory)
+#   --interactive   give COMMAND the terminal (the console becomes its controlling terminal)
+#   --memory MB     nested host memory (default 4096)
+#   --cpus N        nested host vCPUs (default 2)
+#   --append ARGS   more kernel command line for the nested host (e.g. kvm_amd.npt=0)
+#   --no-tsc-reliable  leave tsc=reliable off the nested host's command line (for experiments)
+#   --verbose       also show the nested host's kernel log and timing
+# Exit status: COMMAND's; 124 if the timeout expired; 125 if the nested host failed to start or
+# could not run COMMAND (no /dev/kvm inside, share not mountable, kernel panic, ...).
+# Needs: guest/fetch-kernel.sh and scripts/nested-host/build-initramfs.sh (scripts/setup.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../guest/lib.sh"
+
+timeout=1800 memory=4096 cpus=2 interactive= verbose= extra_append= tsc=tsc=reliable
+rw=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --timeout) timeout=$2; shift 2 ;;
+    --rw) rw+=("$(cd "$2" && pwd)"); shift 2 ;;
+    --interactive) interactive=1; shift ;;
+    --memory) memory=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
+    --verbose) verbose=1; shift ;;
+    --append) extra_append+=" $2"; shift 2 ;;
+    --no-tsc-reliable) tsc=; shift ;;
+    --) shift; break ;;
+    -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (usage: $0 [--timeout S] [--rw DIR]... -- COMMAND...)" ;;
+  esac
+done
+[ $# -gt 0 ] || die "no command given (usage: $0 [--timeout S] -- COMMAND...)"
+[ ${#rw[@]} -gt 0 ] || rw=("$PWD")
+
+kernel=$VMKIT_CACHE/kernel/vmlinuz
+initrd=$VMKIT_CACHE/nested-host/initramfs.cpio.gz
+[ -f "$kernel" ] || { log "error: $kernel is missing; run scripts/setup.sh"; exit 125; }
+# Cheap when up to date; keeps the initramfs in step with scripts/nested-host/init.
+"$here/build-initramfs.sh" 2>/dev/null || "$here/build-initramfs.sh" || exit 125
+command -v qemu-system-x86_64 >/dev/null || { log "error: qemu-system-x86_64 missing; run scripts/setup.sh"; exit 125; }
+
+# The control directory lives on the machine's / and is read through the read-only root share
+# before the nested host mounts its own /tmp.
+ctl=$(mktemp -d /tmp/vmkit-nested.XXXXXX)
+qemu_pid=
+cleanup() {
+  [ -z "$qemu_pid" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
+  rm -rf "$ctl"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+: >"$ctl/mounts"
+share_args=()
+i=0
+for dir in "${rw[@]}"; do
+  echo "work$i $dir" >>"$ctl/mounts"
+  share_args+=(-virtfs "local,path=$dir,mount_tag=work$i,security_model=passthrough,multidevs=remap")
+  i=$((i + 1))
+done
+# The environment, minus what belongs to this shell only.
+export -p | grep -Ev '^declare -x (BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|SHLVL|_|OLDPWD|PWD)(=|$)' >"$ctl/env"
+{
+  echo '. /run/vmkit-nested/env'
+  echo 'export VMKIT_NESTED_HOST=1'
+  printf 'cd %q || exit 125\n' "$PWD"
+  printf 'exec'
+  printf ' %q' "$@"
+  echo
+} >"$ctl/command"
+: >"$ctl/kernel.log"
+
+# The kernel logs to ttyS1 (a file), so the command's output on ttyS0 stays clean.
+append="console=ttyS1 $tsc panic=1 edd=off rdinit=/init vmkit_ctl=$ctl$extra_append"
+[ -z "$interactive" ] || append+=" vmkit_interactive"
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -M q35 -cpu max -smp "$cpus" -m "$memory"
+      -display none -nodefaults -no-reboot -net none
+      -kernel "$kernel" -initrd "$initrd" -append "$append"
+      -serial mon:stdio -serial "file:$ctl/kernel.log"
+      -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+      "${share_args[@]}")
+
+start=$EPOCHREALTIME
+elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+if [ -n "$interactive" ]; then
+  set +e
+  timeout --foreground -k 5 "$timeout" "${qemu[@]}" 2>"$ctl/qemu.err"
+  qemu_status=$?
+  set -e
+else
+  # Console to our stdout and to a log (for the last lines on failure).
+  set +e
+  timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>"$ctl/qemu.err" | tee "$ctl/console.log"
+  qemu_status=${PIPESTATUS[0]}
+  set -e
+fi
+
+control=$(tr -d '\r' <"$ctl/kernel.log" | sed -n 's/^VMKIT-NESTED: //p')
+last_lines() {
+  log "last lines of the nested host's kernel log:"
+  tr -d '\r' <"$ctl/kernel.log" | tail -n 30 | sed 's/^/  | /' >&2
+  if [ -s "$ctl/console.log" ]; then
+    log "last lines of COMMAND's output:"
+    tail -n 15 "$ctl/console.log" | sed 's/^/  | /' >&2
+  fi
+  if [ -s "$ctl/qemu.err" ]; then
+    log "qemu's stderr:"
+    tail -n 10 "$ctl/qemu.err" | sed 's/^/  | /' >&2
+  fi
+}
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+  case $control in
+    *START*) log "error: timeout: COMMAND still running after ${timeout}s; nested host stopped" ;;
+    *) log "error: timeout: the nested host did not start within ${timeout}s" ;;
+  esac
+  last_lines
+  exit 124
+fi
+if err=$(echo "$control" | grep -m1 '^ERROR=' | cut -d= -f2-); [ -n "$err" ]; then
+  log "error: the nested host could not run the command: $err"
+  last_lines
+  exit 125
+fi
+status=$(echo "$control" | grep -m1 '^EXIT=' | cut -d= -f2- || true)
+if [ -z "$status" ]; then
+  case $control in
+    *START*) log "error: the nested host died while COMMAND was running (qemu exit $qemu_status)" ;;
+    *) log "error: the nested host failed to start (qemu exit $qemu_status)" ;;
+  esac
+  last_lines
+  exit 125
+fi
+if [ -n "$verbose" ]; then
+  log "nested host kernel log:"
+  tr -d '\r' <"$ctl/kernel.log" | sed 's/^/  | /' >&2
+  log "COMMAND exited $status; the nested host ran $(elapsed)s in total"
+fi
+exit "$status"
