@@ -10,4 +10,8 @@ namespace vmkit::cli {
 
 std::vector<Command> register_all_commands(CLI::App& app);
 
+Command register_run_command(CLI::App& root);
+Command register_host_check_command(CLI::App& root);
+Command register_disk_command(CLI::App& root);
+
 }  // namespace vmkit::cli

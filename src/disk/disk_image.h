@@ -29,11 +29,11 @@ enum class IoOp { kRead, kWrite, kFlush, kDiscard, kWriteZeroes };
 
 struct IoRequest {
   IoOp op = IoOp::kRead;
-  uint64_t offset = 0;             // bytes
-  uint64_t length = 0;             // bytes, for discard / write-zeroes (read/write use iov)
-  std::span<const iovec> iov;      // must stay valid until the completion is reaped
-  bool may_unmap = false;          // write-zeroes: may punch a hole
-  uint64_t cookie = 0;             // returned in the completion
+  uint64_t offset = 0;         // bytes
+  uint64_t length = 0;         // bytes, for discard / write-zeroes (read/write use iov)
+  std::span<const iovec> iov;  // must stay valid until the completion is reaped
+  bool may_unmap = false;      // write-zeroes: may punch a hole
+  uint64_t cookie = 0;         // returned in the completion
 };
 
 struct IoCompletion {

@@ -1,0 +1,22 @@
+// The CPUID a vCPU sees: what KVM supports, with a consistent topology (one socket, N cores,
+// one thread each; APIC ID = vCPU index), the hypervisor bit and KVM's paravirt leaves.
+#pragma once
+
+#include <cstdint>
+
+#include "kvm/kvm.h"
+
+namespace vmkit::x86 {
+
+enum class CpuVendor { kIntel, kAmd, kOther };
+
+CpuVendor cpu_vendor(const CpuidEntries& entries);
+
+// Returns the entries for vCPU `index` of `count`.
+CpuidEntries build_vcpu_cpuid(const CpuidEntries& supported, uint32_t index, uint32_t count);
+
+// Finds a leaf/subleaf, or nullptr.
+const kvm_cpuid_entry2* find_cpuid(const CpuidEntries& entries, uint32_t function,
+                                   uint32_t index = 0);
+
+}  // namespace vmkit::x86

@@ -1,0 +1,171 @@
+#include "vmm/vm.h"
+
+#include <fcntl.h>
+
+#include "arch/x86_64/acpi/mptable.h"
+#include "arch/x86_64/acpi/tables.h"
+#include "arch/x86_64/boot_setup.h"
+#include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/smbios/smbios.h"
+#include "arch/x86_64/e820.h"
+#include "arch/x86_64/kernel_loader.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/vcpu_setup.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/rtc.h"
+#include "vmm/kvm_irq.h"
+
+namespace vmkit {
+namespace {
+
+// Ports Linux touches that need no behaviour: the POST code port (I/O delay).
+class IgnoredPort : public BusDevice {
+ public:
+  void read(uint64_t, std::span<uint8_t> data) override {
+    for (auto& b : data) b = 0xff;
+  }
+  void write(uint64_t, std::span<const uint8_t>) override {}
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config, Console& console,
+                                       VmEvents& events,
+                                       std::function<void()> on_serial_rx_space) {
+  TRY(kvm.require_extension(KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"));
+  TRY(kvm.require_extension(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"));
+  TRY(kvm.require_extension(KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"));
+  TRY(kvm.require_extension(KVM_CAP_IRQFD, "KVM_CAP_IRQFD"));
+  KvmVm kvm_vm = TRY(KvmVm::create(kvm));
+  GuestMemory memory = TRY(GuestMemory::create(x86::ram_regions(config.memory_size)));
+  std::unique_ptr<Vm> vm(new Vm(std::move(kvm_vm), std::move(memory)));
+  TRY(vm->setup_memory());
+  TRY(vm->setup_platform(config, console, events, std::move(on_serial_rx_space)));
+  TRY(vm->load_guest(config));
+  TRY(vm->create_vcpus(kvm, config, events));
+  return vm;
+}
+
+Vm::~Vm() { stop(); }
+
+Status Vm::setup_memory() {
+  uint32_t slot = 0;
+  for (const auto& region : memory_.regions()) {
+    TRY(vm_.set_memory_region(slot++, region.start().value(), region.size(),
+                              region.host_address()));
+  }
+  TRY(vm_.set_tss_address(x86::kKvmTssAddress));
+  TRY(vm_.set_identity_map_address(x86::kKvmIdentityMapAddress));
+  TRY(vm_.create_irqchip());
+  TRY(vm_.create_pit());
+  return {};
+}
+
+Status Vm::setup_platform(const VmConfig& config, Console& console, VmEvents& events,
+                          std::function<void()> on_serial_rx_space) {
+  (void)config;
+  serial_ = std::make_shared<Serial>(
+      [&console](std::span<const uint8_t> bytes) { console.write(bytes); },
+      std::make_shared<KvmIrqLine>(vm_, x86::kCom1Irq), std::move(on_serial_rx_space));
+  TRY(pio_.insert(serial_, x86::kCom1Port, 8));
+  TRY(pio_.insert(std::make_shared<Rtc>(), x86::kRtcPort, 2));
+  auto i8042 = std::make_shared<I8042>([&events] { events.report(VmEvent::kReset); });
+  // One range 0x60-0x64 so the device sees offsets 0 (data) and 4 (command); 0x61 is KVM's.
+  TRY(pio_.insert(i8042, x86::kI8042DataPort, x86::kI8042CommandPort - x86::kI8042DataPort + 1));
+  TRY(pio_.insert(std::make_shared<IgnoredPort>(), x86::kPostCodePort, 1));
+  acpi_pm_ = std::make_shared<AcpiPm>(std::make_shared<KvmIrqLine>(vm_, x86::kAcpiSciIrq),
+                                      x86::kAcpiS5SleepType,
+                                      [&events] { events.report(VmEvent::kPoweroff); });
+  TRY(pio_.insert(acpi_pm_, x86::kAcpiPm1aEventPort, AcpiPm::kSize));
+  return {};
+}
+
+Status Vm::load_guest(const VmConfig& config) {
+  auto image = read_file(config.kernel);
+  if (!image.ok()) return image.error().context("kernel");
+  uint64_t ram_end = x86::low_ram_end(config.memory_size);
+  x86::LoadedKernel kernel = TRY(x86::load_kernel(memory_, *image, ram_end));
+  x86::BootSetup setup;
+  setup.cmdline = config.cmdline;
+  setup.memory_size = config.memory_size;
+  if (!config.initrd.empty()) {
+    auto fd = open_file(config.initrd, O_RDONLY);
+    if (!fd.ok()) return fd.error().context("initrd");
+    uint64_t size = TRY(file_size(fd->get(), config.initrd));
+    x86::InitrdPlacement placement = TRY(x86::place_initrd(kernel, size, config.memory_size));
+    auto dest = TRY(memory_.span(GuestAddress(placement.address), size));
+    TRY(read_exact(fd->get(), dest, 0, config.initrd));
+    setup.initrd = placement;
+  }
+  setup.rsdp_address = TRY(write_firmware_tables(config));
+  TRY(x86::write_boot_structures(memory_, kernel, setup));
+  loaded_kernel_ = kernel;
+  return {};
+}
+
+Result<uint64_t> Vm::write_firmware_tables(const VmConfig& config) {
+  x86::acpi::AcpiConfig acpi;
+  acpi.num_cpus = config.cpus;
+  acpi.pci_mmio64_start = x86::pci_mmio64_start(memory_.end().value());
+  acpi.pci_mmio64_size = x86::kPciMmio64Size;
+  acpi.rtc_century_index = 0x32;
+  GuestAddress rsdp = TRY(x86::acpi::write_acpi_tables(memory_, acpi));
+  // The MP table is a fallback for guests booted with acpi=off; it cannot describe APIC ids
+  // above 254, where ACPI alone describes the machine.
+  if (config.cpus < 255) TRY(x86::mptable::write_mp_table(memory_, acpi));
+
+  x86::smbios::SmbiosConfig smbios;
+  smbios.uuid = config.uuid.bytes;
+  smbios.product_name = config.name;
+  smbios.serial_number = config.uuid.to_string();
+  smbios.version = "0.1";
+  smbios.cores_per_socket = config.cpus;
+  for (const auto& e : x86::build_e820(config.memory_size)) {
+    if (e.type == x86::kE820Ram) smbios.ram.push_back({e.addr, e.size});
+  }
+  TRY(x86::smbios::write_smbios_tables(memory_, smbios));
+  return rsdp.value();
+}
+
+Status Vm::create_vcpus(const Kvm& kvm, const VmConfig& config, VmEvents& events) {
+  CpuidEntries cpuid = TRY(kvm.supported_cpuid());
+  std::vector<uint32_t> msrs = TRY(kvm.msr_index_list());
+  for (uint32_t i = 0; i < config.cpus; ++i) {
+    KvmVcpu vcpu = TRY(KvmVcpu::create(kvm, vm_, i));
+    TRY(x86::setup_vcpu_common(vcpu, cpuid, msrs, config.cpus));
+    if (i == 0) TRY(x86::setup_boot_vcpu(vcpu, loaded_kernel_));
+    vcpus_.push_back(std::make_unique<VcpuThread>(std::move(vcpu), pio_, mmio_, events));
+  }
+  return {};
+}
+
+Status Vm::start() {
+  for (auto& v : vcpus_) v->start();
+  return {};
+}
+
+void Vm::stop() {
+  for (auto& v : vcpus_) v->stop();
+}
+
+void Vm::pause() {
+  for (auto& v : vcpus_) v->pause();
+}
+
+void Vm::resume() {
+  for (auto& v : vcpus_) v->resume();
+}
+
+std::vector<int> Vm::vcpu_fds() const {
+  std::vector<int> fds;
+  for (const auto& v : vcpus_) fds.push_back(v->vcpu().fd());
+  return fds;
+}
+
+void Vm::press_power_button() {
+  if (acpi_pm_) acpi_pm_->press_power_button();
+}
+
+}  // namespace vmkit
