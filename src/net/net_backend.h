@@ -77,8 +77,9 @@ class NetQueue {
   // may point into guest memory). The device has validated the header against tx_offloads().
   virtual Result<SendResult> send(std::span<const iovec> iov) = 0;
   // Receives one frame (VnetHeader first) into `iov`. Returns 0 when no frame is pending,
-  // otherwise the frame's full length with its header, which exceeds the buffers' total when
-  // the frame did not fit (it was truncated and is gone).
+  // otherwise the bytes written: a frame longer than the buffers is cut to them and its rest is
+  // gone (the tap's behaviour), so a result equal to the buffers' total may be a cut frame.
+  // Callers that must not see cut frames give room for kVnetHeaderSize + kMaxFrameSize.
   virtual Result<size_t> receive(std::span<const iovec> iov) = 0;
 
   virtual int rx_fd() const = 0;

@@ -256,7 +256,7 @@ Result<size_t> SlirpBackend::receive(std::span<const iovec> iov) {
     if (at == total) break;
   }
   if (spare_.size() < 64) spare_.push_back(std::move(frame));
-  return total;
+  return at;  // cut to the buffers, as the tap does
 }
 
 void SlirpBackend::run_timers() {

@@ -157,9 +157,12 @@ bool NetQueuePair::accepted_by_filter(size_t n) {
 }
 
 void NetQueuePair::receive_one(size_t n, size_t included, uint64_t room) {
-  if (n < kVnetHeaderSize + kEthHeaderSize || n > room + scratch_.size() ||
-      (!mergeable_ && n > room)) {
-    // Truncated: the frame is larger than every buffer the guest gave (or runt).
+  // The buffers were filled to the last byte: the frame may have been cut (backends cut
+  // frames to the buffers). The scratch buffer alone holds the largest frame, so this only
+  // happens to frames no backend should produce.
+  bool cut = n >= room + scratch_.size();
+  if (n < kVnetHeaderSize + kEthHeaderSize || cut || (!mergeable_ && n > room)) {
+    // Larger than the guest's buffer (without mergeable buffers), cut, or a runt.
     stats_.rx_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }

@@ -1,7 +1,7 @@
 // A NetBackend for tests, fuzzers and benchmarks: each queue is one end of a SOCK_SEQPACKET
 // socketpair (non-blocking, one message per frame, vnet header included), and the test holds
 // the other end. Frames the device sends appear on the peer; frames written to the peer are
-// what the device receives. recvmsg(MSG_TRUNC) returns a frame's full length like the tap.
+// what the device receives. A frame larger than the buffers is cut to them, as by a tap.
 #pragma once
 
 #include <sys/socket.h>
@@ -37,7 +37,7 @@ class PairBackend final : public NetBackend {
       msghdr m{};
       m.msg_iov = const_cast<iovec*>(iov.data());
       m.msg_iovlen = iov.size();
-      ssize_t n = ::recvmsg(dev.get(), &m, MSG_DONTWAIT | MSG_TRUNC);
+      ssize_t n = ::recvmsg(dev.get(), &m, MSG_DONTWAIT);  // cut to the buffers, like a tap
       if (n < 0 && errno == EAGAIN) return size_t{0};
       if (n < 0) return Error::from_errno("recvmsg");
       return static_cast<size_t>(n);
