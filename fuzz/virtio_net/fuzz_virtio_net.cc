@@ -58,7 +58,8 @@ int queue_path(bool rx, const uint8_t* data, size_t size) {
   shared.memory = &mem;
   shared.interrupt = &interrupt;
   shared.features = (flags & 1) ? net::kFeatureMrgRxbuf : 0;
-  if (flags & 2) shared.features |= net::kFeatureCsum | net::kFeatureHostTso4 | net::kFeatureHostTso6;
+  if (flags & 2)
+    shared.features |= net::kFeatureCsum | net::kFeatureHostTso4 | net::kFeatureHostTso6;
   auto filter = std::make_shared<net::RxFilter>();
   filter->promisc = (flags & 4) == 0;
   shared.publish_filter(filter);

@@ -24,8 +24,8 @@ Result<MacAddress> MacAddress::parse(std::string_view text) {
       auto u = static_cast<unsigned char>(c);
       shown += (u >= 0x20 && u < 0x7f) ? std::string(1, c) : fmt::format("\\x{:02x}", u);
     }
-    return Error(fmt::format("invalid MAC address '{}' (expected six hex bytes like 52:54:00:12:34:56)",
-                             shown));
+    return Error(fmt::format(
+        "invalid MAC address '{}' (expected six hex bytes like 52:54:00:12:34:56)", shown));
   };
   // "xx:xx:xx:xx:xx:xx": 17 characters.
   if (text.size() != 17) return bad();

@@ -24,7 +24,9 @@ class MacAddress {
   static Result<MacAddress> parse(std::string_view text);
   // A random locally administered unicast address (getrandom(2)).
   static MacAddress random_local();
-  static constexpr MacAddress broadcast() { return MacAddress({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}); }
+  static constexpr MacAddress broadcast() {
+    return MacAddress({0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  }
 
   const Bytes& bytes() const { return bytes_; }
   std::string to_string() const;  // lower-case "52:54:00:12:34:56"

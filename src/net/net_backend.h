@@ -56,7 +56,7 @@ inline constexpr size_t kMaxFrameSize = 65536 + kEthHeaderSize + 4;
 
 // Offloads, in either direction.
 struct NetOffloads {
-  bool csum = false;     // partial checksums (NEEDS_CSUM); the others need it
+  bool csum = false;  // partial checksums (NEEDS_CSUM); the others need it
   bool tso4 = false;
   bool tso6 = false;
   bool tso_ecn = false;  // TSO with the ECN (CWR) bit

@@ -84,10 +84,11 @@ std::string HostForward::to_string() const {
 
 Result<HostForward> parse_host_forward(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Error(fmt::format(
-        "net option 'hostfwd': {} in {} (expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, "
-        "e.g. tcp::2222-:22)",
-        why, quoted(text)));
+    return Error(
+        fmt::format("net option 'hostfwd': {} in {} (expected "
+                    "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, "
+                    "e.g. tcp::2222-:22)",
+                    why, quoted(text)));
   };
   size_t dash = text.find('-');
   if (dash == std::string_view::npos) return bad("no '-' between host and guest");
@@ -115,13 +116,14 @@ Result<HostForward> parse_host_forward(std::string_view text) {
     uint32_t host_part = *addr & ~kUserNetmask;
     if ((*addr & kUserNetmask) != kUserNetwork || host_part == 0 || host_part == 0xff ||
         *addr == kUserHost || *addr == kUserNameserver) {
-      return bad(fmt::format("guest address {} is not a guest address in 10.0.2.0/24",
-                             quoted(guest[0])));
+      return bad(
+          fmt::format("guest address {} is not a guest address in 10.0.2.0/24", quoted(guest[0])));
     }
     fwd.guest_addr = *addr;
   }
   auto guest_port = parse_number(guest[1], 1, 65535);
-  if (!guest_port.ok()) return bad(fmt::format("guest port {} is not in 1-65535", quoted(guest[1])));
+  if (!guest_port.ok())
+    return bad(fmt::format("guest port {} is not in 1-65535", quoted(guest[1])));
   fwd.guest_port = static_cast<uint16_t>(*guest_port);
   return fwd;
 }
@@ -134,9 +136,10 @@ Result<NetOptions> parse_net_options(std::string_view text) {
   } else if (items[0] == "user") {
     options.kind = NetBackendKind::kUser;
   } else {
-    return Error(fmt::format("unknown network backend {} (expected tap or user, e.g. "
-                             "--net user,hostfwd=tcp::2222-:22 or --net tap,ifname=tap0)",
-                             quoted(items[0])));
+    return Error(
+        fmt::format("unknown network backend {} (expected tap or user, e.g. "
+                    "--net user,hostfwd=tcp::2222-:22 or --net tap,ifname=tap0)",
+                    quoted(items[0])));
   }
   std::set<std::string_view> seen;
   for (size_t i = 1; i < items.size(); ++i) {
@@ -170,8 +173,8 @@ Result<NetOptions> parse_net_options(std::string_view text) {
     } else if (key == "queues" && tap) {
       auto n = parse_number(value, 1, kMaxNetQueuePairs);
       if (!n.ok()) {
-        return Error(fmt::format("net option 'queues': expected 1 to {}, got {}",
-                                 kMaxNetQueuePairs, quoted(value)));
+        return Error(fmt::format("net option 'queues': expected 1 to {}, got {}", kMaxNetQueuePairs,
+                                 quoted(value)));
       }
       options.queues = static_cast<uint16_t>(*n);
     } else if (key == "hostfwd" && !tap) {

@@ -18,11 +18,11 @@
 namespace vmkit {
 
 // IPv4 addresses in host byte order.
-inline constexpr uint32_t kUserNetwork = 0x0a000200;      // 10.0.2.0
-inline constexpr uint32_t kUserNetmask = 0xffffff00;      // /24
-inline constexpr uint32_t kUserHost = 0x0a000202;         // 10.0.2.2
-inline constexpr uint32_t kUserNameserver = 0x0a000203;   // 10.0.2.3
-inline constexpr uint32_t kUserDhcpStart = 0x0a00020f;    // 10.0.2.15
+inline constexpr uint32_t kUserNetwork = 0x0a000200;     // 10.0.2.0
+inline constexpr uint32_t kUserNetmask = 0xffffff00;     // /24
+inline constexpr uint32_t kUserHost = 0x0a000202;        // 10.0.2.2
+inline constexpr uint32_t kUserNameserver = 0x0a000203;  // 10.0.2.3
+inline constexpr uint32_t kUserDhcpStart = 0x0a00020f;   // 10.0.2.15
 inline constexpr uint16_t kMaxNetQueuePairs = 16;
 inline constexpr size_t kMaxHostForwards = 64;
 

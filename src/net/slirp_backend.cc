@@ -163,11 +163,11 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const SlirpParams& pa
     if (::slirp_add_hostfwd(backend->slirp_, fwd.udp ? 1 : 0, ipv4(fwd.host_addr), fwd.host_port,
                             ipv4(fwd.guest_addr), fwd.guest_port) < 0) {
       int err = errno;
-      return Error(fmt::format("user network: cannot forward host {} port {}{}{}",
-                               fwd.udp ? "udp" : "tcp", fwd.host_port,
-                               err != 0 ? ": " : " (is it in use?)",
-                               err != 0 ? std::strerror(err) : ""),
-                   err);
+      return Error(
+          fmt::format("user network: cannot forward host {} port {}{}{}", fwd.udp ? "udp" : "tcp",
+                      fwd.host_port, err != 0 ? ": " : " (is it in use?)",
+                      err != 0 ? std::strerror(err) : ""),
+          err);
     }
   }
   backend->refill();

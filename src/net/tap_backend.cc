@@ -33,10 +33,11 @@ unsigned tun_offload_flags(const NetOffloads& o) {
 Error tunsetiff_error(const std::string& ifname, uint16_t queues, int err) {
   switch (err) {
     case EPERM:
-      return Error(fmt::format(
-          "tap '{}': permission denied (creating a tap needs CAP_NET_ADMIN; or create it once with "
-          "`ip tuntap add dev {} mode tap{} user $USER`)",
-          ifname, ifname, queues > 1 ? " multi_queue" : ""), err);
+      return Error(fmt::format("tap '{}': permission denied (creating a tap needs CAP_NET_ADMIN; "
+                               "or create it once with "
+                               "`ip tuntap add dev {} mode tap{} user $USER`)",
+                               ifname, ifname, queues > 1 ? " multi_queue" : ""),
+                   err);
     case EBUSY:
       return Error(fmt::format("tap '{}' is in use by another process", ifname), err);
     case EINVAL:
@@ -44,7 +45,8 @@ Error tunsetiff_error(const std::string& ifname, uint16_t queues, int err) {
                                "add dev {} mode tap{}`), or is not a tap",
                                ifname, queues > 1 ? fmt::format("queues={}", queues) : "queues=1",
                                queues > 1 ? "multi_queue" : "single-queue", ifname,
-                               queues > 1 ? " multi_queue" : ""), err);
+                               queues > 1 ? " multi_queue" : ""),
+                   err);
     default:
       return Error::from_errno(fmt::format("tap '{}': TUNSETIFF", ifname), err);
   }
@@ -66,12 +68,12 @@ class TapBackend::Queue final : public NetQueue {
           continue;
         case EAGAIN:
           return SendResult::kWouldBlock;
-        case EINVAL:   // the kernel refused the header or the frame
+        case EINVAL:  // the kernel refused the header or the frame
         case EFAULT:
-        case EIO:      // interface down
+        case EIO:  // interface down
         case ENOMEM:
         case ENOBUFS:
-        case EBADFD:   // queue detached
+        case EBADFD:  // queue detached
         case EMSGSIZE:
           return SendResult::kDropped;
         default:
@@ -117,8 +119,8 @@ class TapBackend::Queue final : public NetQueue {
 
 Result<std::unique_ptr<TapBackend>> TapBackend::open(const std::string& ifname, uint16_t queues) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
-    return Error(fmt::format("tap interface name '{}' must be 1 to {} bytes", ifname,
-                             IFNAMSIZ - 1));
+    return Error(
+        fmt::format("tap interface name '{}' must be 1 to {} bytes", ifname, IFNAMSIZ - 1));
   }
   if (queues == 0) return Error("tap: 0 queues");
   bool multi_queue = queues > 1;
@@ -126,8 +128,7 @@ Result<std::unique_ptr<TapBackend>> TapBackend::open(const std::string& ifname, 
   for (uint16_t i = 0; i < queues; ++i) {
     UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!fd) {
-      return Error::from_errno(
-          "opening /dev/net/tun (is the tun module loaded? `modprobe tun`)");
+      return Error::from_errno("opening /dev/net/tun (is the tun module loaded? `modprobe tun`)");
     }
     if (i == 0) {
       unsigned features = 0;
@@ -160,7 +161,8 @@ Result<std::unique_ptr<TapBackend>> TapBackend::open(const std::string& ifname, 
     if (::ioctl(fds[0]->fd(), TUNSETOFFLOAD, tun_offload_flags(rx)) < 0) rx = NetOffloads{};
   }
   // Nothing until the guest asks for it.
-  if (::ioctl(fds[0]->fd(), TUNSETOFFLOAD, 0u) < 0) return Error::from_errno("tap: TUNSETOFFLOAD 0");
+  if (::ioctl(fds[0]->fd(), TUNSETOFFLOAD, 0u) < 0)
+    return Error::from_errno("tap: TUNSETOFFLOAD 0");
   LOG_DEBUG("tap {}: {} queue(s), rx offloads csum={} tso4={} tso6={}", ifname, queues, rx.csum,
             rx.tso4, rx.tso6);
   return std::unique_ptr<TapBackend>(new TapBackend(ifname, std::move(fds), rx));

@@ -100,8 +100,8 @@ class NetTest : public GuestTest, public ::testing::WithParamInterface<Monitor> 
   }
 
   Result<GuestProcess*> boot(GuestAttempt& attempt, std::vector<std::string> argv) {
-    GuestProcess* guest = TRY(attempt.start(std::move(argv),
-                                            GetParam() == Monitor::kVmkit ? "vmkit" : "qemu"));
+    GuestProcess* guest =
+        TRY(attempt.start(std::move(argv), GetParam() == Monitor::kVmkit ? "vmkit" : "qemu"));
     TRY(guest->wait_for_text("VMKIT-GUEST-READY", kBootTimeout));
     TRY(guest->wait_for_shell(kCommandTimeout));
     return guest;
@@ -118,11 +118,10 @@ std::string monitor_name(const ::testing::TestParamInfo<Monitor>& info) {
 
 TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
   const std::string tap = "vmkt0";
-  ASSERT_TRUE(shell_ok(fmt::format(
-                  "ip netns exec {0} ip tuntap add dev {1} mode tap && "
-                  "ip netns exec {0} ip addr add 10.20.0.1/24 dev {1} && "
-                  "ip netns exec {0} ip link set {1} up",
-                  ns_.name(), tap))
+  ASSERT_TRUE(shell_ok(fmt::format("ip netns exec {0} ip tuntap add dev {1} mode tap && "
+                                   "ip netns exec {0} ip addr add 10.20.0.1/24 dev {1} && "
+                                   "ip netns exec {0} ip link set {1} up",
+                                   ns_.name(), tap))
                   .ok());
   // A DHCP server on the host side of the tap (busybox udhcpd), leasing 10.20.0.2.
   std::string dir = fmt::format("/var/tmp/vmkit-net-it-{}", ::getpid());
@@ -133,7 +132,8 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
          << "lease_file " << dir << "/leases\npidfile " << dir << "/udhcpd.pid\n"
          << "option subnet 255.255.255.0\noption router 10.20.0.1\n";
   }
-  ASSERT_TRUE(shell_ok(fmt::format("touch {0}/leases && ip netns exec {1} busybox udhcpd {0}/udhcpd.conf </dev/null >/dev/null 2>&1",
+  ASSERT_TRUE(shell_ok(fmt::format("touch {0}/leases && ip netns exec {1} busybox udhcpd "
+                                   "{0}/udhcpd.conf </dev/null >/dev/null 2>&1",
                                    dir, ns_.name()))
                   .ok());
   ASSERT_TRUE(shell_ok(fmt::format("head -c 16M /dev/urandom > {}/to-guest", dir)).ok());
@@ -148,12 +148,13 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
                                                                 "downscript=no,vhost=off",
                                                                 tap))));
     lease = TRY(guest->run_ok("vmkit-net-up", kCommandTimeout));
-    identity = TRY(guest->run_ok(
-        "cat /sys/class/net/eth0/address /sys/class/net/eth0/operstate", kCommandTimeout));
+    identity = TRY(guest->run_ok("cat /sys/class/net/eth0/address /sys/class/net/eth0/operstate",
+                                 kCommandTimeout));
     ping = TRY(guest->run_ok("busybox ping -c 3 -W 5 10.20.0.1", kCommandTimeout));
     // Host -> guest.
     TRY(guest->run_ok("(busybox nc -l -p 5000 > /tmp/in &) ; sleep 1", kCommandTimeout));
-    TRY(shell_ok(fmt::format("timeout 120 ip netns exec {} socat -u FILE:{}/to-guest "
+    TRY(
+        shell_ok(fmt::format("timeout 120 ip netns exec {} socat -u FILE:{}/to-guest "
                              "TCP:10.20.0.2:5000,retry=10",
                              ns_.name(), dir)));
     received = TRY(guest->run_ok("sleep 1; sha256sum /tmp/in | cut -d' ' -f1", kCommandTimeout));
@@ -164,7 +165,8 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
         ns_.name(), dir);
     TRY(shell_ok(listen));
     TRY(guest->run_ok("bash -c 'cat /tmp/in > /dev/tcp/10.20.0.1/5001'", Seconds(120)));
-    TRY(shell_ok(fmt::format("for i in $(seq 50); do [ -s {0}/from-guest ] && "
+    TRY(
+        shell_ok(fmt::format("for i in $(seq 50); do [ -s {0}/from-guest ] && "
                              "! pgrep -f 'OPEN:{0}/from-guest' >/dev/null && exit 0; sleep 0.2; "
                              "done; exit 1",
                              dir)));
@@ -188,9 +190,9 @@ TEST_P(NetTest, UserNetworkingDhcpLeaseAndSshThroughTheForwardedPort) {
   const int port = 2222;  // inside the test's own namespace: never taken
   std::string lease, answer;
   bool ok = run_guest_scenario([&](GuestAttempt& attempt) -> Status {
-    GuestProcess* guest = TRY(boot(
-        attempt, command(fmt::format("user,hostfwd=tcp:127.0.0.1:{}-:22,mac={}", port, kMac),
-                         fmt::format("user,id=n0,hostfwd=tcp:127.0.0.1:{}-:22", port))));
+    GuestProcess* guest = TRY(
+        boot(attempt, command(fmt::format("user,hostfwd=tcp:127.0.0.1:{}-:22,mac={}", port, kMac),
+                              fmt::format("user,id=n0,hostfwd=tcp:127.0.0.1:{}-:22", port))));
     lease = TRY(guest->run_ok("vmkit-net-up", kCommandTimeout));
     TRY(guest->run_ok("vmkit-sshd", kCommandTimeout));
     ShellResult ssh = shell(fmt::format(
@@ -219,8 +221,8 @@ TEST_P(VmkitNetTest, LinkOffAndMacAreWhatWasConfigured) {
   bool ok = run_guest_scenario([&](GuestAttempt& attempt) -> Status {
     GuestProcess* guest = TRY(boot(attempt, command("user,mac=52:54:00:ab:cd:ef,link=off", "")));
     TRY(guest->run_ok("ip link set eth0 up; sleep 1", kCommandTimeout));
-    identity = TRY(guest->run_ok(
-        "cat /sys/class/net/eth0/address /sys/class/net/eth0/carrier", kCommandTimeout));
+    identity = TRY(guest->run_ok("cat /sys/class/net/eth0/address /sys/class/net/eth0/carrier",
+                                 kCommandTimeout));
     return ok_status();
   });
   if (!ok) return;

@@ -10,9 +10,9 @@ TEST(MacAddress, ParseAndFormat) {
   ASSERT_TRUE(mac.ok());
   EXPECT_EQ(mac->to_string(), "52:54:00:ab:cd:0f");
   EXPECT_EQ(MacAddress::parse("52-54-00-ab-cd-0f")->to_string(), "52:54:00:ab:cd:0f");
-  for (const char* bad : {"", "52:54:00:ab:cd", "52:54:00:ab:cd:0f:00", "52:54:00:ab:cd:0g",
-                          "52:54-00:ab:cd:0f", "5254.00ab.cd0f", "52:54:00:ab:cd:f ",
-                          " 2:54:00:ab:cd:0f"}) {
+  for (const char* bad :
+       {"", "52:54:00:ab:cd", "52:54:00:ab:cd:0f:00", "52:54:00:ab:cd:0g", "52:54-00:ab:cd:0f",
+        "5254.00ab.cd0f", "52:54:00:ab:cd:f ", " 2:54:00:ab:cd:0f"}) {
     auto r = MacAddress::parse(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {

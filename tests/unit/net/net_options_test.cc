@@ -80,7 +80,8 @@ TEST(NetOptions, UdpAndTcpMayShareAPort) {
 TEST(NetOptions, Ipv4) {
   EXPECT_EQ(*parse_ipv4("10.0.2.15"), 0x0a00020fu);
   EXPECT_EQ(format_ipv4(0x7f000001), "127.0.0.1");
-  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "01234.1.1.1", "a.b.c.d"}) {
+  for (const char* bad :
+       {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "01234.1.1.1", "a.b.c.d"}) {
     EXPECT_FALSE(parse_ipv4(bad).ok()) << bad;
   }
 }

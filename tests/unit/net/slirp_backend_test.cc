@@ -72,8 +72,8 @@ TEST(SlirpBackend, AnswersArpForTheGateway) {
   ASSERT_TRUE(send_frame(*b, testing::arp_request(kGuest, kUserDhcpStart, kUserHost)).ok());
   auto reply = wait_frame(*b, [](const auto& f) { return get16(f, 12) == 0x0806; });
   ASSERT_TRUE(reply);
-  EXPECT_EQ(get16(*reply, 20), 2);                // ARP reply
-  EXPECT_EQ(get32(*reply, 28), kUserHost);        // 10.0.2.2 is at...
+  EXPECT_EQ(get16(*reply, 20), 2);          // ARP reply
+  EXPECT_EQ(get32(*reply, 28), kUserHost);  // 10.0.2.2 is at...
   EXPECT_EQ(std::vector<uint8_t>(reply->begin(), reply->begin() + 6),
             std::vector<uint8_t>(kGuest.bytes().begin(), kGuest.bytes().end()));
 }
@@ -86,7 +86,7 @@ TEST(SlirpBackend, OffersADhcpLease) {
   });
   ASSERT_TRUE(offer);
   size_t bootp = 42;
-  EXPECT_EQ((*offer)[bootp], 2);                     // BOOTREPLY
+  EXPECT_EQ((*offer)[bootp], 2);                         // BOOTREPLY
   EXPECT_EQ(get32(*offer, bootp + 16), kUserDhcpStart);  // yiaddr 10.0.2.15
 }
 
@@ -109,9 +109,8 @@ TEST(SlirpBackend, ForwardsAHostPortIntoTheGuest) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
   ::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  auto syn = wait_frame(*b, [](const auto& f) {
-    return f.size() >= 54 && get16(f, 12) == 0x0800 && f[23] == 6;
-  });
+  auto syn = wait_frame(
+      *b, [](const auto& f) { return f.size() >= 54 && get16(f, 12) == 0x0800 && f[23] == 6; });
   ASSERT_TRUE(syn) << "no SYN towards the guest";
   EXPECT_EQ(get32(*syn, 30), kUserDhcpStart);  // to 10.0.2.15
   EXPECT_EQ(get16(*syn, 36), 22);              // port 22

@@ -65,8 +65,8 @@ class TapTest : public ::testing::Test {
     return MacAddress(b);
   }
   // Reads frames from the tap queue for up to a second until one matches.
-  std::optional<std::vector<uint8_t>> read_frame(NetQueue& q,
-                                                 const std::function<bool(const std::vector<uint8_t>&)>& match) {
+  std::optional<std::vector<uint8_t>> read_frame(
+      NetQueue& q, const std::function<bool(const std::vector<uint8_t>&)>& match) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     std::vector<uint8_t> buf(70000);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -126,7 +126,8 @@ TEST_F(TapTest, ReadIntoSmallBuffersTruncatesTheFrame) {
   std::vector<char> payload(1000, 'x');
   for (int i = 0; i < 2; ++i) {
     ASSERT_GT(::sendto(udp.get(), payload.data(), payload.size(), 0,
-                       reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+                       reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+              0);
   }
   pollfd p{tap->queue(0).rx_fd(), POLLIN, 0};
   int ours = 0;
@@ -275,8 +276,7 @@ TEST_F(TapTest, QueueCountMismatchWithAPersistentTapIsAClearError) {
   auto single = TapBackend::open("vmktap1", 1);
   ns_.leave();
   ASSERT_FALSE(tap.ok());
-  EXPECT_NE(tap.error().message().find("multi_queue"), std::string::npos)
-      << tap.error().message();
+  EXPECT_NE(tap.error().message().find("multi_queue"), std::string::npos) << tap.error().message();
   EXPECT_TRUE(single.ok()) << single.error().message();
 }
 

@@ -135,13 +135,26 @@ void apply_to_filter(const CtrlCommand& c, RxFilter& filter) {
   switch (c.cls) {
     case kCtrlRx:
       switch (c.cmd) {
-        case kCtrlRxPromisc: filter.promisc = c.on; break;
-        case kCtrlRxAllmulti: filter.allmulti = c.on; break;
-        case kCtrlRxAlluni: filter.alluni = c.on; break;
-        case kCtrlRxNomulti: filter.nomulti = c.on; break;
-        case kCtrlRxNouni: filter.nouni = c.on; break;
-        case kCtrlRxNobcast: filter.nobcast = c.on; break;
-        default: break;
+        case kCtrlRxPromisc:
+          filter.promisc = c.on;
+          break;
+        case kCtrlRxAllmulti:
+          filter.allmulti = c.on;
+          break;
+        case kCtrlRxAlluni:
+          filter.alluni = c.on;
+          break;
+        case kCtrlRxNomulti:
+          filter.nomulti = c.on;
+          break;
+        case kCtrlRxNouni:
+          filter.nouni = c.on;
+          break;
+        case kCtrlRxNobcast:
+          filter.nobcast = c.on;
+          break;
+        default:
+          break;
       }
       break;
     case kCtrlMac:

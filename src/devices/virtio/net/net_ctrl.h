@@ -20,15 +20,15 @@ inline constexpr size_t kMaxCtrlCommandBytes = 4096;
 struct CtrlCommand {
   uint8_t cls = 0;
   uint8_t cmd = 0;
-  bool on = false;                     // RX mode commands
-  std::vector<MacAddress> unicast;     // MAC_TABLE_SET
+  bool on = false;                  // RX mode commands
+  std::vector<MacAddress> unicast;  // MAC_TABLE_SET
   std::vector<MacAddress> multicast;
   bool unicast_overflow = false;
   bool multicast_overflow = false;
-  MacAddress mac;                      // MAC_ADDR_SET
-  uint16_t vid = 0;                    // VLAN_ADD/DEL
-  uint16_t pairs = 0;                  // MQ_VQ_PAIRS_SET
-  uint64_t offloads = 0;               // GUEST_OFFLOADS_SET (GUEST_* feature bits)
+  MacAddress mac;         // MAC_ADDR_SET
+  uint16_t vid = 0;       // VLAN_ADD/DEL
+  uint16_t pairs = 0;     // MQ_VQ_PAIRS_SET
+  uint64_t offloads = 0;  // GUEST_OFFLOADS_SET (GUEST_* feature bits)
 };
 
 struct CtrlLimits {

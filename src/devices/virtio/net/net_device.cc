@@ -44,14 +44,14 @@ Result<std::unique_ptr<NetDevice>> NetDevice::create(NetDeviceParams params) {
                              params.queue_size));
   }
   if (params.mac.is_multicast() || params.mac.is_zero()) {
-    return Error(fmt::format("virtio-net: MAC {} is not a unicast address", params.mac.to_string()));
+    return Error(
+        fmt::format("virtio-net: MAC {} is not a unicast address", params.mac.to_string()));
   }
   return std::unique_ptr<NetDevice>(new NetDevice(std::move(params)));
 }
 
 NetDevice::NetDevice(NetDeviceParams params)
-    : params_(std::move(params)),
-      max_pairs_(static_cast<uint16_t>(params_.backend->num_queues())) {
+    : params_(std::move(params)), max_pairs_(static_cast<uint16_t>(params_.backend->num_queues())) {
   features_ = kFeatureMac | kFeatureStatus | kFeatureMrgRxbuf | kFeatureCtrlVq | kFeatureCtrlRx |
               kFeatureCtrlRxExtra | kFeatureCtrlVlan | kFeatureCtrlMacAddr;
   NetOffloads tx = params_.backend->tx_offloads();
@@ -86,7 +86,8 @@ std::vector<uint16_t> NetDevice::queue_max_sizes() const {
 
 bool NetDevice::accept_features(uint64_t f) {
   // Dependencies of virtio 1.2, 5.1.3.1.
-  bool guest_seg = has(f, kFeatureGuestTso4) || has(f, kFeatureGuestTso6) || has(f, kFeatureGuestUfo);
+  bool guest_seg =
+      has(f, kFeatureGuestTso4) || has(f, kFeatureGuestTso6) || has(f, kFeatureGuestUfo);
   bool host_seg = has(f, kFeatureHostTso4) || has(f, kFeatureHostTso6) || has(f, kFeatureHostUfo);
   if (guest_seg && !has(f, kFeatureGuestCsum)) return false;
   if (has(f, kFeatureGuestEcn) && !(has(f, kFeatureGuestTso4) || has(f, kFeatureGuestTso6))) {
@@ -167,9 +168,8 @@ Status NetDevice::activate(VirtioActivation activation) {
   }
   std::vector<std::unique_ptr<NetQueuePair>> created;
   for (uint16_t i = 0; i < pairs; ++i) {
-    created.push_back(std::make_unique<NetQueuePair>(i, *shared, backend.queue(i),
-                                                     std::move(rx_queues[i]),
-                                                     std::move(tx_queues[i])));
+    created.push_back(std::make_unique<NetQueuePair>(
+        i, *shared, backend.queue(i), std::move(rx_queues[i]), std::move(tx_queues[i])));
   }
   {
     std::lock_guard lock(pairs_mutex_);

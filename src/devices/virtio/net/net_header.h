@@ -13,15 +13,15 @@ namespace vmkit::net {
 
 enum class TxHeaderVerdict {
   kOk,
-  kFrameTooShort,       // less than an Ethernet header after the virtio-net header
-  kFrameTooLong,        // more than kMaxFrameSize
-  kCsumNotNegotiated,   // NEEDS_CSUM without VIRTIO_NET_F_CSUM
-  kCsumOutOfFrame,      // csum_start + csum_offset + 2 past the frame
-  kGsoNotNegotiated,    // a GSO type whose HOST_* feature was not negotiated
-  kGsoUnknownType,      // not NONE, TCPV4, TCPV6 (ECN only with a TCP type)
-  kGsoZeroSize,         // GSO with gso_size 0
-  kGsoWithoutCsum,      // GSO without NEEDS_CSUM
-  kHdrLenOutOfFrame,    // hdr_len past the frame
+  kFrameTooShort,      // less than an Ethernet header after the virtio-net header
+  kFrameTooLong,       // more than kMaxFrameSize
+  kCsumNotNegotiated,  // NEEDS_CSUM without VIRTIO_NET_F_CSUM
+  kCsumOutOfFrame,     // csum_start + csum_offset + 2 past the frame
+  kGsoNotNegotiated,   // a GSO type whose HOST_* feature was not negotiated
+  kGsoUnknownType,     // not NONE, TCPV4, TCPV6 (ECN only with a TCP type)
+  kGsoZeroSize,        // GSO with gso_size 0
+  kGsoWithoutCsum,     // GSO without NEEDS_CSUM
+  kHdrLenOutOfFrame,   // hdr_len past the frame
 };
 
 const char* describe(TxHeaderVerdict verdict);

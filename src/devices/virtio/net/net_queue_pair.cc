@@ -123,8 +123,8 @@ void NetQueuePair::on_event(int fd, uint32_t events) {
 }
 
 void NetQueuePair::watch(int fd, uint32_t events) {
-  auto it = std::find_if(watched_.begin(), watched_.end(),
-                         [&](const auto& w) { return w.first == fd; });
+  auto it =
+      std::find_if(watched_.begin(), watched_.end(), [&](const auto& w) { return w.first == fd; });
   uint32_t current = it == watched_.end() ? 0 : it->second;
   if (current == events) return;
   EventLoop& loop = thread_->loop();

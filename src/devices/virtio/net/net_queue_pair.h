@@ -100,10 +100,10 @@ class NetQueuePair {
     uint64_t room = 0;
     std::vector<iovec> iov;
   };
-  struct Pending {  // a frame larger than the chains it was read into: the rest is in scratch
-    size_t total = 0;     // frame length with its header
-    size_t placed = 0;    // bytes in guest chains so far
-    size_t chains = 0;    // stash chains holding them
+  struct Pending {      // a frame larger than the chains it was read into: the rest is in scratch
+    size_t total = 0;   // frame length with its header
+    size_t placed = 0;  // bytes in guest chains so far
+    size_t chains = 0;  // stash chains holding them
     size_t scratch_start = 0;  // frame offset of scratch_[0]
   };
 
@@ -142,8 +142,8 @@ class NetQueuePair {
   bool rx_used_ = false, tx_used_ = false;
   std::vector<std::pair<int, uint32_t>> watched_;  // fd -> registered events
   DescriptorChain rx_chain_, tx_chain_;
-  bool has_tx_chain_ = false;       // popped, waiting for the backend to take it
-  bool backend_down_ = false;       // the backend failed (e.g. the tap was deleted)
+  bool has_tx_chain_ = false;  // popped, waiting for the backend to take it
+  bool backend_down_ = false;  // the backend failed (e.g. the tap was deleted)
   std::vector<iovec> iov_;
   VnetHeader tx_header_;
   std::vector<Stashed> stash_;  // ring of queue-size entries

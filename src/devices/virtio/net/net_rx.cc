@@ -224,7 +224,8 @@ void NetQueuePair::complete_frame(size_t total, size_t chains) {
       offset -= s.room;
       continue;
     }
-    written += copy_to_iov(s.iov, offset, std::span<const uint8_t>(nb + written, sizeof(nb) - written));
+    written +=
+        copy_to_iov(s.iov, offset, std::span<const uint8_t>(nb + written, sizeof(nb) - written));
     offset = 0;
   }
   uint64_t left = total;

@@ -6,7 +6,9 @@
 namespace vmkit::net {
 
 // Feature bits (5.1.3).
-inline constexpr uint64_t bit(unsigned n) { return uint64_t{1} << n; }
+inline constexpr uint64_t bit(unsigned n) {
+  return uint64_t{1} << n;
+}
 inline constexpr uint64_t kFeatureCsum = bit(0);
 inline constexpr uint64_t kFeatureGuestCsum = bit(1);
 inline constexpr uint64_t kFeatureCtrlGuestOffloads = bit(2);
@@ -34,10 +36,9 @@ inline constexpr uint64_t kFeatureGuestUso6 = bit(55);
 inline constexpr uint64_t kFeatureHostUso = bit(56);
 
 // The offloads VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET may switch (the GUEST_* bits).
-inline constexpr uint64_t kGuestOffloadBits = kFeatureGuestCsum | kFeatureGuestTso4 |
-                                              kFeatureGuestTso6 | kFeatureGuestEcn |
-                                              kFeatureGuestUfo | kFeatureGuestUso4 |
-                                              kFeatureGuestUso6;
+inline constexpr uint64_t kGuestOffloadBits =
+    kFeatureGuestCsum | kFeatureGuestTso4 | kFeatureGuestTso6 | kFeatureGuestEcn |
+    kFeatureGuestUfo | kFeatureGuestUso4 | kFeatureGuestUso6;
 
 // Status field (5.1.4).
 inline constexpr uint16_t kStatusLinkUp = 1;

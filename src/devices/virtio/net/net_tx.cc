@@ -30,9 +30,8 @@ void NetQueuePair::send_chain() {
     return drop("header not readable");
   }
   uint64_t frame_len = readable - kVnetHeaderSize;
-  TxHeaderVerdict verdict =
-      check_tx_header(tx_header_, frame_len > kMaxFrameSize ? kMaxFrameSize + 1 : frame_len,
-                      shared_.features);
+  TxHeaderVerdict verdict = check_tx_header(
+      tx_header_, frame_len > kMaxFrameSize ? kMaxFrameSize + 1 : frame_len, shared_.features);
   if (verdict != TxHeaderVerdict::kOk) return drop(describe(verdict));
 
   // The checked copy of the header, then the frame straight from guest memory.

@@ -27,9 +27,9 @@ struct RxFilter {
   bool nobcast = false;
   std::vector<MacAddress> unicast;
   std::vector<MacAddress> multicast;
-  bool unicast_overflow = false;    // the driver gave more than kMacTableEntries: accept all
+  bool unicast_overflow = false;  // the driver gave more than kMacTableEntries: accept all
   bool multicast_overflow = false;
-  bool vlan_filtering = false;      // VIRTIO_NET_F_CTRL_VLAN negotiated
+  bool vlan_filtering = false;  // VIRTIO_NET_F_CTRL_VLAN negotiated
   std::bitset<4096> vlans;
 
   // Whether a frame starting with `frame` (the Ethernet frame, no virtio-net header; at least

@@ -36,12 +36,12 @@ TEST(CtrlParse, RxModes) {
   EXPECT_TRUE(c->on);
   EXPECT_TRUE(parse_ctrl_command(cmd(kCtrlRx, kCtrlRxNobcast, {0}), kLimits).ok());
   EXPECT_FALSE(parse_ctrl_command(cmd(kCtrlRx, 6, {0}), kLimits).ok());
-  EXPECT_FALSE(parse_ctrl_command(cmd(kCtrlRx, kCtrlRxPromisc), kLimits).ok());        // no data
+  EXPECT_FALSE(parse_ctrl_command(cmd(kCtrlRx, kCtrlRxPromisc), kLimits).ok());          // no data
   EXPECT_FALSE(parse_ctrl_command(cmd(kCtrlRx, kCtrlRxPromisc, {1, 1}), kLimits).ok());  // extra
   EXPECT_FALSE(parse_ctrl_command(cmd(kCtrlRx, kCtrlRxPromisc, {1}), {kFeatureCtrlVq, 1}).ok());
-  EXPECT_FALSE(parse_ctrl_command(cmd(kCtrlRx, kCtrlRxNouni, {1}),
-                                  {kFeatureCtrlVq | kFeatureCtrlRx, 1})
-                   .ok());  // extra modes need CTRL_RX_EXTRA
+  EXPECT_FALSE(
+      parse_ctrl_command(cmd(kCtrlRx, kCtrlRxNouni, {1}), {kFeatureCtrlVq | kFeatureCtrlRx, 1})
+          .ok());  // extra modes need CTRL_RX_EXTRA
 }
 
 TEST(CtrlParse, MacTable) {

@@ -61,8 +61,8 @@ TEST(NetCtrl, ReceiveFilterFollowsTheDriver) {
   ASSERT_TRUE(f.h->wait_used(f.rx(), 1));
   EXPECT_EQ(command(f, rx_mode(kCtrlRxPromisc, false)), kAckOk);
   EXPECT_EQ(command(f, mac_table({}, {})), kAckOk);
-  ASSERT_TRUE(f.backend->inject(0, {}, eth_frame(kOther, 60)));             // filtered
-  ASSERT_TRUE(f.backend->inject(0, {}, eth_frame(kGuestMac, 60, 1)));       // ours
+  ASSERT_TRUE(f.backend->inject(0, {}, eth_frame(kOther, 60)));        // filtered
+  ASSERT_TRUE(f.backend->inject(0, {}, eth_frame(kGuestMac, 60, 1)));  // ours
   ASSERT_TRUE(f.backend->inject(0, {}, eth_frame(MacAddress::broadcast(), 60, 2)));
   ASSERT_TRUE(f.h->wait_used(f.rx(), 3));
   EXPECT_EQ(f.dev->stats().rx_filtered, 1u);
@@ -92,8 +92,8 @@ TEST(NetCtrl, GarbageGetsErrAndTheQueueGoesOn) {
   ASSERT_TRUE(f.h->activate(kNetMrg).ok());
   EXPECT_EQ(command(f, {}), kAckErr);
   EXPECT_EQ(command(f, {0xff, 0xff, 1, 2, 3}), kAckErr);
-  EXPECT_EQ(command(f, {kCtrlRx, kCtrlRxPromisc}), kAckErr);            // no data
-  EXPECT_EQ(command(f, {kCtrlMq, kCtrlMqVqPairsSet, 2, 0}), kAckErr);    // MQ not negotiated
+  EXPECT_EQ(command(f, {kCtrlRx, kCtrlRxPromisc}), kAckErr);           // no data
+  EXPECT_EQ(command(f, {kCtrlMq, kCtrlMqVqPairsSet, 2, 0}), kAckErr);  // MQ not negotiated
   EXPECT_EQ(command(f, {kCtrlGuestOffloads, 0, 0, 0, 0, 0, 0, 0, 0, 0}), kAckErr);
   EXPECT_EQ(command(f, rx_mode(kCtrlRxPromisc, true), /*with_ack=*/false), -1);
   std::vector<uint8_t> huge(8000, 0);

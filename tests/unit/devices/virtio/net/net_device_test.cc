@@ -40,10 +40,10 @@ TEST(NetDevice, FeaturesFollowTheBackend) {
 TEST(NetDevice, RefusesFeatureCombinationsTheSpecForbids) {
   NetFixture f;
   EXPECT_TRUE(f.dev->accept_features(kNetMrg | kNetOffloads));
-  EXPECT_FALSE(f.dev->accept_features(kFeatureGuestTso4));            // without GUEST_CSUM
-  EXPECT_FALSE(f.dev->accept_features(kFeatureHostTso6));             // without CSUM
+  EXPECT_FALSE(f.dev->accept_features(kFeatureGuestTso4));               // without GUEST_CSUM
+  EXPECT_FALSE(f.dev->accept_features(kFeatureHostTso6));                // without CSUM
   EXPECT_FALSE(f.dev->accept_features(kFeatureCsum | kFeatureHostEcn));  // without TSO
-  EXPECT_FALSE(f.dev->accept_features(kFeatureCtrlRx));               // without CTRL_VQ
+  EXPECT_FALSE(f.dev->accept_features(kFeatureCtrlRx));                  // without CTRL_VQ
   EXPECT_FALSE(f.dev->accept_features(kFeatureCtrlVq | kFeatureCtrlRxExtra));
 }
 
@@ -105,8 +105,12 @@ TEST(NetTx, HeaderAndFrameInAnyLayout) {
   auto bytes = with_header(h, eth_frame(kGuestMac, 300));
   // 5 bytes, 20 bytes, the rest: the header is split across descriptors.
   std::span<const uint8_t> all(bytes);
-  f.h->driver(f.tx()).chain().readable(all.first(5)).readable(all.subspan(5, 20)).readable(
-      all.subspan(25)).publish();
+  f.h->driver(f.tx())
+      .chain()
+      .readable(all.first(5))
+      .readable(all.subspan(5, 20))
+      .readable(all.subspan(25))
+      .publish();
   f.h->kick(f.tx());
   auto got = f.host_take();
   ASSERT_TRUE(got);
@@ -150,8 +154,8 @@ TEST(NetTx, HostileHeadersAreDroppedAndCounted) {
   VnetHeader junk;
   junk.gso_type = 0x55;
   bad.push_back(with_header(junk, eth_frame(kGuestMac, 100)));
-  bad.push_back(std::vector<uint8_t>(5, 0));            // shorter than the header
-  bad.push_back(std::vector<uint8_t>(12 + 10, 0));      // a runt frame
+  bad.push_back(std::vector<uint8_t>(5, 0));        // shorter than the header
+  bad.push_back(std::vector<uint8_t>(12 + 10, 0));  // a runt frame
   for (auto& b : bad) f.guest_send(b);
   ASSERT_TRUE(f.h->wait_used(f.tx(), static_cast<uint16_t>(bad.size())));
   EXPECT_FALSE(f.host_take(0, std::chrono::milliseconds(50)));
@@ -203,7 +207,8 @@ TEST(NetTx, BackendBackpressureKeepsTheFrameUntilWritable) {
   auto& drv = f.h->driver(f.tx());
   constexpr int kFrames = 40;
   for (int i = 0; i < kFrames; ++i) {
-    drv.stage(drv.chain().readable(with_header({}, eth_frame(kGuestMac, 1000, uint8_t(i)))).build());
+    drv.stage(
+        drv.chain().readable(with_header({}, eth_frame(kGuestMac, 1000, uint8_t(i)))).build());
   }
   drv.publish_staged();
   f.h->kick(f.tx());

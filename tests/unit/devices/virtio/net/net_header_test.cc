@@ -84,8 +84,7 @@ TEST(TxHeader, EcnOnlyWithTcpAndItsFeature) {
   EXPECT_EQ(check_tx_header(h, 30000, kAll), TxHeaderVerdict::kOk);
   h = tso4();
   h.gso_type = static_cast<uint8_t>(h.gso_type | VnetHeader::kGsoEcn);
-  EXPECT_EQ(check_tx_header(h, 30000, kAll & ~kFeatureHostEcn),
-            TxHeaderVerdict::kGsoNotNegotiated);
+  EXPECT_EQ(check_tx_header(h, 30000, kAll & ~kFeatureHostEcn), TxHeaderVerdict::kGsoNotNegotiated);
   VnetHeader none;
   none.gso_type = VnetHeader::kGsoEcn;
   EXPECT_EQ(check_tx_header(none, 100, kAll), TxHeaderVerdict::kGsoUnknownType);

@@ -10,18 +10,18 @@
 #include <thread>
 #include <vector>
 
+#include "device_harness.h"
 #include "devices/virtio/net/net_device.h"
 #include "devices/virtio/net/net_spec.h"
-#include "device_harness.h"
 #include "frames.h"
 #include "pair_backend.h"
 
 namespace vmkit::testing {
 
-inline constexpr uint64_t kNetBase =
-    DeviceHarness::kRingFeatures | net::kFeatureMac | net::kFeatureStatus | net::kFeatureCtrlVq |
-    net::kFeatureCtrlRx | net::kFeatureCtrlRxExtra | net::kFeatureCtrlVlan |
-    net::kFeatureCtrlMacAddr;
+inline constexpr uint64_t kNetBase = DeviceHarness::kRingFeatures | net::kFeatureMac |
+                                     net::kFeatureStatus | net::kFeatureCtrlVq |
+                                     net::kFeatureCtrlRx | net::kFeatureCtrlRxExtra |
+                                     net::kFeatureCtrlVlan | net::kFeatureCtrlMacAddr;
 inline constexpr uint64_t kNetMrg = kNetBase | net::kFeatureMrgRxbuf;
 inline constexpr uint64_t kNetOffloads = net::kFeatureCsum | net::kFeatureHostTso4 |
                                          net::kFeatureHostTso6 | net::kFeatureGuestCsum |
@@ -45,9 +45,8 @@ struct NetFixture {
   uint16_t ctrl() const { return static_cast<uint16_t>(h->drivers.size() - 1); }
 
   // The next frame the device sent to the host, waiting up to a second.
-  std::optional<std::vector<uint8_t>> host_take(size_t queue = 0,
-                                                std::chrono::milliseconds wait =
-                                                    std::chrono::milliseconds(1000)) {
+  std::optional<std::vector<uint8_t>> host_take(
+      size_t queue = 0, std::chrono::milliseconds wait = std::chrono::milliseconds(1000)) {
     pollfd p{backend->q(queue).peer.get(), POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(wait.count()));
     return backend->take(queue);
