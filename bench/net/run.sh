@@ -10,19 +10,21 @@
 # host's 10.10.0.1. The guest is the network root (guest/net-tools.sh image) with a static address.
 # Not a test: it prints a table (and writes it to --out). On a PVM machine it re-runs itself in the
 # nested test host.
-# Usage: bench/net/run.sh [--build DIR] [--systems vmkit,qemu,veth] [--time S] [--out FILE]
+# Usage: bench/net/run.sh [--build DIR] [--systems vmkit,qemu,veth] [--time S] [--rr-count N]
+#                         [--out FILE]   (default out: bench/net/last-run.md, not committed)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$root/guest/lib.sh"
 
-build=$root/build systems=vmkit,qemu,veth seconds=10 out=$root/bench/net/last-run.md
+build=$root/build systems=vmkit,qemu,veth seconds=10 rr_count=2000 out=$root/bench/net/last-run.md
 args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$(cd "$2" && pwd); shift 2 ;;
     --systems) systems=$2; shift 2 ;;
     --time) seconds=$2; shift 2 ;;
+    --rr-count) rr_count=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1'" ;;
@@ -89,7 +91,7 @@ run_client() {
     done
   done
   local rr
-  rr=$(in_ns "$n" "$work/tcp_rr" -c "$server" 5555 20000 1) || rr=fail
+  rr=$(in_ns "$n" "$work/tcp_rr" -c "$server" 5555 "$rr_count" 1) || rr=fail
   log "$name rr: $rr"
   result[$name,p50]=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$rr")
   result[$name,p99]=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$rr")
@@ -151,7 +153,8 @@ bench_veth() {
   in_ns "$ns_a" ip link set vmkb-a up
   in_ns "$ns_b" ip link set vmkb-b up
   in_ns "$ns_b" iperf3 -s -D
-  in_ns "$ns_b" "$work/tcp_rr" -s 5555 &
+  in_ns "$ns_b" "$work/tcp_rr" -s 5555 </dev/null >/dev/null 2>&1 &
+  disown
   sleep 1
   run_client veth "$ns_a" "$guest_ip"
   ip netns pids "$ns_b" | xargs -r kill -KILL 2>/dev/null || true
