@@ -84,7 +84,7 @@ build_debian() {
     echo "$tar_stamp" >"$tar.stamp"
   fi
   local stamp
-  stamp="$(file_digest "$tar.stamp" "$0" "$here/lib.sh" "$here/init/init" "$here/init/power-button" /bin/busybox) $(stat -c %Y "$tar")"
+  stamp="$(file_digest "$tar.stamp" "$0" "$here/lib.sh" "$here/init/init" "$here/init/power-button" /bin/busybox "$here/net-tools.sh" "$here/../bench/net/tcp_rr.c") $(stat -c %Y "$tar")"
   if stamp_matches "$out.stamp" "$stamp" && [ -f "$out" ]; then
     log "debian rootfs up to date: $out"
     return 0
@@ -96,6 +96,8 @@ build_debian() {
   [ -e "$tree/bin/busybox" ] || ln -s /usr/bin/busybox "$tree/bin/busybox"
   install_guest_init "$tree"
   echo vmkit-guest >"$tree/etc/hostname"
+  # Networking for the guest tests and benchmarks: DHCP hook, dropbear with the test key, tcp_rr.
+  "$here/net-tools.sh" install "$tree"
   local size
   size=$(du -sm "$tree" | cut -f1)
   make_ext4 "$tree" "$out" $((size + size / 2 + 64))

@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../guest/lib.sh"
 
-NESTED_MODULES=(kvm-amd virtio_pci 9pnet_virtio 9p tun)
+NESTED_MODULES=(kvm-amd virtio_pci 9pnet_virtio 9p tun veth)
 kdir=$VMKIT_CACHE/kernel
 out=$VMKIT_CACHE/nested-host/initramfs.cpio.gz
 [ -f "$kdir/package" ] || die "no generic kernel in $kdir; run guest/fetch-kernel.sh first"

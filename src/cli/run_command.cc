@@ -24,6 +24,7 @@ Command register_run_command(CLI::App& root) {
   auto console = std::make_shared<std::string>("stdio");
   auto uuid = std::make_shared<std::string>();
   auto disks = std::make_shared<std::vector<std::string>>();
+  auto nets = std::make_shared<std::vector<std::string>>();
   auto hvc = std::make_shared<std::string>("none");
   auto no_rng = std::make_shared<bool>(false);
   app->add_option("--kernel", config->kernel, "Kernel: a bzImage, or an ELF vmlinux with a PVH note")
@@ -39,6 +40,9 @@ Command register_run_command(CLI::App& root) {
                   "virtio-blk disk (repeatable; the first is /dev/vda): "
                   "path=FILE[,format=raw|qcow2][,readonly=on][,serial=S][,cache=none|writeback]"
                   "[,queues=N]");
+  app->add_option("--net", *nets,
+                  "virtio-net card (repeatable): user[,hostfwd=tcp::2222-:22][,mac=M] "
+                  "(NAT, DHCP, DNS; no privileges) or tap,ifname=NAME[,mac=M][,queues=N]");
   app->add_option("--virtio-console", *hvc,
                   "virtio console (the guest's hvc0): stdio, pty, file:PATH, unix:PATH, none")
       ->default_str(*hvc);
@@ -51,7 +55,14 @@ Command register_run_command(CLI::App& root) {
                   "Seconds the guest gets to power off after SIGTERM")
       ->default_str("30");
 
-  return Command{app, [config, memory, console, uuid, disks, hvc, no_rng]() -> int {
+  return Command{app, [config, memory, console, uuid, disks, nets, hvc, no_rng]() -> int {
+                   for (const auto& text : *nets) {
+                     auto net = parse_net_options(text);
+                     if (!net.ok()) return fail("--net: " + net.error().message());
+                     // Chosen now so the guest keeps its MAC across reboots.
+                     if (!net->mac) net->mac = MacAddress::random_local();
+                     config->nets.push_back(*net);
+                   }
                    for (const auto& text : *disks) {
                      auto disk = parse_block_options(text);
                      if (!disk.ok()) return fail("--disk: " + disk.error().message());

@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "base/uuid.h"
 #include "devices/virtio/blk/block_options.h"
+#include "net/net_options.h"
 
 namespace vmkit {
 
@@ -32,6 +33,7 @@ struct VmConfig {
   bool no_reboot = false;
   uint32_t shutdown_timeout_s = 30;  // after SIGTERM, before the guest is stopped
   std::vector<BlockOptions> disks;      // virtio-blk: /dev/vda, vdb, ... in this order
+  std::vector<NetOptions> nets;         // virtio-net cards, MACs fixed (kept across reboots)
   bool rng = true;                      // virtio-rng (the guest's /dev/hwrng)
   ConsoleSpec virtio_console{ConsoleSpec::Kind::kNone, {}};  // virtio-console: the guest's hvc0
   std::string name = "vmkit";          // SMBIOS product name

@@ -68,6 +68,9 @@ enum class Outcome { kPoweroff, kReset, kError, kQuit, kShutdownTimeout };
 }  // namespace
 
 int run_vm(const VmConfig& config) {
+  // Writes to a peer that went away (slirp's host sockets, a console client) must fail with
+  // EPIPE, not kill the monitor.
+  ::signal(SIGPIPE, SIG_IGN);
   auto fail = [](const Error& e) {
     LOG_ERROR("{}", e.message());
     return kExitError;

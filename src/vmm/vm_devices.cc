@@ -4,7 +4,9 @@
 #include "devices/virtio/blk/block_device.h"
 #include "devices/virtio/console/console_device.h"
 #include "devices/virtio/rng/rng_device.h"
+#include "devices/virtio/net/net_device.h"
 #include "disk/disk_open.h"
+#include "net/net_open.h"
 #include "pci/pci_config_io.h"
 #include "virtio/pci_transport.h"
 
@@ -47,6 +49,17 @@ Result<std::unique_ptr<PciRoot>> build_pci(const PciPlatformRefs& p, const VmCon
     auto blk = BlockDevice::create(std::move(params));
     if (!blk.ok()) return blk.error().context("--disk " + disk.path);
     TRY(attach(*root, std::move(*blk), platform));
+  }
+  for (const auto& net : config.nets) {
+    auto backend = open_net_backend(net);
+    if (!backend.ok()) return backend.error().context("--net");
+    NetDeviceParams params;
+    params.backend = std::shared_ptr<NetBackend>(std::move(*backend));
+    params.mac = net.mac.value_or(MacAddress::random_local());
+    params.link_up = net.link_up;
+    auto device = NetDevice::create(std::move(params));
+    if (!device.ok()) return device.error().context("--net");
+    TRY(attach(*root, std::move(*device), platform));
   }
   if (config.rng) TRY(attach(*root, std::make_unique<RngDevice>(), platform));
   if (virtio_console_fd >= 0) {

@@ -1,5 +1,5 @@
 // Guest networking (issue 4, "Tests"), inside the nested test host: a stock Debian kernel with the
-// network root (guest/net-tools.sh image) on virtio-blk and a virtio-net card, under vmkit and,
+// Debian root (guest/build-rootfs.sh debian, with guest/net-tools.sh) on virtio-blk and a virtio-net card, under vmkit and,
 // as the proof that the tests themselves are right, under QEMU with the same backend.
 //   tap:  in a network namespace the test creates, with busybox udhcpd on the tap's host side:
 //         the guest gets its address by DHCP, pings the host side, a 16 MiB checksummed file
@@ -28,10 +28,6 @@ std::string cache_dir() {
   if (c != nullptr && *c) return c;
   const char* home = std::getenv("HOME");
   return std::string(home != nullptr ? home : "/root") + "/.cache/vmkit";
-}
-std::string net_rootfs() {
-  const char* r = std::getenv("VMKIT_ROOTFS_NET");
-  return r != nullptr && *r ? r : cache_dir() + "/images/rootfs-net.ext4";
 }
 
 // Runs a shell command; its output (stdout and stderr) and exit status.
@@ -67,10 +63,10 @@ class NetTest : public GuestTest, public ::testing::WithParamInterface<Monitor> 
       Status vmkit = require_file(paths_.vmkit, "vmkit binary (VMKIT_BINARY)");
       ASSERT_TRUE(vmkit.ok()) << vmkit.error().message();
     }
-    Status rootfs = require_file(net_rootfs(), "network guest root (guest/net-tools.sh image)");
+    Status rootfs = require_file(paths_.rootfs_debian, "Debian guest root (guest/build-rootfs.sh debian)");
     ASSERT_TRUE(rootfs.ok()) << rootfs.error().message();
     ASSERT_TRUE(ns_.ok()) << "cannot create network namespace " << ns_.name();
-    auto disk = copy_image(net_rootfs());
+    auto disk = copy_image(paths_.rootfs_debian);
     ASSERT_TRUE(disk.ok()) << disk.error().message();
     disk_ = *disk;
     spec_.disk = disk_;

@@ -135,7 +135,7 @@ std::vector<std::string> vmkit_command(const GuestPaths& paths, const GuestSpec&
                                    "--cpus",    std::to_string(spec.cpus),
                                    "--console", "stdio"};
   if (spec.no_reboot) argv.push_back("--no-reboot");
-  if (!spec.disk.empty()) argv.insert(argv.end(), {"--disk", "path=" + spec.disk});
+  if (!spec.disk.empty()) argv.insert(argv.end(), {"--disk", "path=" + spec.disk + ",format=raw"});
   return argv;
 }
 
