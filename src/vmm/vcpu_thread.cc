@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "base/log.h"
 #include "vmm/exit_handler.h"
 
@@ -77,6 +80,7 @@ void VcpuThread::stop() {
 
 void VcpuThread::run() {
   // Signals for the process (SIGTERM, SIGINT, ...) go to the main thread's signalfd.
+  count_exits_ = log::level() == log::Level::kDebug;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -94,6 +98,7 @@ void VcpuThread::run() {
       events_.report(VmEvent::kError, exit.error().message());
       break;
     }
+    if (count_exits_) count_exit(*exit);
     ExitResult result = handle_exit(*exit, pio_, mmio_);
     if (result.stop) {
       std::string message = result.message;
@@ -104,9 +109,38 @@ void VcpuThread::run() {
       break;
     }
   }
+  if (count_exits_) log_exit_counts();
   std::lock_guard lock(mutex_);
   state_ = State::kExited;
   cv_.notify_all();
+}
+
+void VcpuThread::count_exit(const VcpuExit& exit) {
+  std::string key;
+  if (auto* in = std::get_if<ExitIoIn>(&exit)) {
+    key = fmt::format("pio in  {:#06x}", in->port);
+  } else if (auto* out = std::get_if<ExitIoOut>(&exit)) {
+    key = fmt::format("pio out {:#06x}", out->port);
+  } else if (auto* r = std::get_if<ExitMmioRead>(&exit)) {
+    key = fmt::format("mmio rd {:#x}", r->address & ~0xfffull);
+  } else if (auto* w = std::get_if<ExitMmioWrite>(&exit)) {
+    key = fmt::format("mmio wr {:#x}", w->address & ~0xfffull);
+  } else {
+    key = describe_exit(exit);
+  }
+  ++exit_counts_[key];
+}
+
+void VcpuThread::log_exit_counts() const {
+  std::vector<std::pair<std::string, uint64_t>> sorted(exit_counts_.begin(), exit_counts_.end());
+  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  uint64_t total = 0;
+  for (auto& [k, n] : sorted) total += n;
+  std::string text = fmt::format("vCPU {}: {} exits to userspace", vcpu_.id(), total);
+  for (size_t i = 0; i < sorted.size() && i < 12; ++i) {
+    text += fmt::format("; {} x{}", sorted[i].first, sorted[i].second);
+  }
+  LOG_DEBUG("{}", text);
 }
 
 }  // namespace vmkit

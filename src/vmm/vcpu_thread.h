@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "bus/bus.h"
 #include "kvm/vcpu.h"
@@ -40,6 +41,9 @@ class VcpuThread {
  private:
   void run();
   void kick();
+  // With -v: counts exits by port / MMIO page and logs the busiest when the thread ends.
+  void count_exit(const VcpuExit& exit);
+  void log_exit_counts() const;
 
   KvmVcpu vcpu_;
   const Bus& pio_;
@@ -50,6 +54,8 @@ class VcpuThread {
   std::condition_variable cv_;
   State state_ = State::kCreated;
   bool parked_ = false;
+  bool count_exits_ = false;
+  std::unordered_map<std::string, uint64_t> exit_counts_;  // vCPU thread only
 };
 
 }  // namespace vmkit

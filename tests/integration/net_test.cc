@@ -156,15 +156,15 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
     received = TRY(guest->run_ok("sleep 1; sha256sum /tmp/in | cut -d' ' -f1", kCommandTimeout));
     // Guest -> host.
     std::string listen = fmt::format(
-        "ip netns exec {} timeout 120 socat -u TCP-LISTEN:5001,reuseaddr OPEN:{}/from-guest,creat "
-        "</dev/null >/dev/null 2>&1 & sleep 1",
+        "ip netns exec {0} timeout 120 socat -u TCP-LISTEN:5001,reuseaddr OPEN:{1}/from-guest,creat "
+        "</dev/null >/dev/null 2>&1 & echo $! > {1}/socat.pid; sleep 1",
         ns_.name(), dir);
     TRY(shell_ok(listen));
     TRY(guest->run_ok("bash -c 'cat /tmp/in > /dev/tcp/10.20.0.1/5001'", Seconds(120)));
     TRY(
-        shell_ok(fmt::format("for i in $(seq 50); do [ -s {0}/from-guest ] && "
-                             "! pgrep -f 'OPEN:{0}/from-guest' >/dev/null && exit 0; sleep 0.2; "
-                             "done; exit 1",
+        // The listener exits once the guest closes the connection (bounded: 60 s).
+        shell_ok(fmt::format("pid=$(cat {0}/socat.pid); for i in $(seq 300); do "
+                             "kill -0 $pid 2>/dev/null || exit 0; sleep 0.2; done; exit 1",
                              dir)));
     from_guest = shell(fmt::format("sha256sum < {}/from-guest | cut -d' ' -f1", dir)).output;
     return ok_status();
