@@ -13,7 +13,10 @@ class Mmap {
  public:
   Mmap() = default;
   // Anonymous private memory (guest RAM): MAP_NORESERVE so untouched pages cost nothing.
-  static Result<Mmap> anonymous(size_t size);
+  // Aligned to `align` (a power of two): guest RAM is 2 MiB-aligned so that the host can back it
+  // with transparent huge pages and KVM can map it with 2 MiB pages (guest-physical and host
+  // addresses congruent modulo 2 MiB).
+  static Result<Mmap> anonymous(size_t size, size_t align = 0);
   // A shared mapping of a file range.
   static Result<Mmap> file(int fd, size_t size, int prot, uint64_t offset = 0);
 

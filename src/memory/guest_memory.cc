@@ -7,6 +7,10 @@
 
 namespace vmkit {
 
+namespace {
+constexpr size_t kGuestRamAlignment = 2u << 20;
+}  // namespace
+
 std::string GuestMemory::hex(uint64_t v) {
   char buf[20];
   std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(v));
@@ -30,7 +34,7 @@ Result<GuestMemory> GuestMemory::create(const std::vector<GuestRegionSpec>& spec
       return Error("guest memory region at 0x" + hex(s.start.value()) + " overlaps or wraps");
     }
     prev_end = *end;
-    Mmap mapping = TRY(Mmap::anonymous(s.size));
+    Mmap mapping = TRY(Mmap::anonymous(s.size, kGuestRamAlignment));
     regions.emplace_back(s.start, std::move(mapping));
   }
   return GuestMemory(std::move(regions));

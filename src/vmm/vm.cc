@@ -146,9 +146,11 @@ Result<uint64_t> Vm::write_firmware_tables(const VmConfig& config) {
 Status Vm::create_vcpus(const Kvm& kvm, const VmConfig& config, VmEvents& events) {
   CpuidEntries cpuid = TRY(kvm.supported_cpuid());
   std::vector<uint32_t> msrs = TRY(kvm.msr_index_list());
+  x86::CpuidOptions cpuid_options;
+  cpuid_options.tsc_deadline = kvm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   for (uint32_t i = 0; i < config.cpus; ++i) {
     KvmVcpu vcpu = TRY(KvmVcpu::create(kvm, vm_, i));
-    TRY(x86::setup_vcpu_common(vcpu, cpuid, msrs, config.cpus));
+    TRY(x86::setup_vcpu_common(vcpu, cpuid, msrs, config.cpus, cpuid_options));
     if (i == 0) TRY(x86::setup_boot_vcpu(vcpu, loaded_kernel_));
     vcpus_.push_back(std::make_unique<VcpuThread>(std::move(vcpu), pio_, mmio_, events));
   }

@@ -8,6 +8,7 @@ namespace {
 
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
 constexpr uint32_t kLeaf1EdxHtt = 1u << 28;
+constexpr uint32_t kLeaf1EcxTscDeadline = 1u << 24;
 constexpr uint32_t kExt1EcxCmpLegacy = 1u << 1;
 
 // Bits needed to hold `count` distinct IDs.
@@ -42,7 +43,8 @@ CpuVendor cpu_vendor(const CpuidEntries& entries) {
   return CpuVendor::kOther;
 }
 
-CpuidEntries build_vcpu_cpuid(const CpuidEntries& supported, uint32_t index, uint32_t count) {
+CpuidEntries build_vcpu_cpuid(const CpuidEntries& supported, uint32_t index, uint32_t count,
+                              const CpuidOptions& options) {
   CpuidEntries out = supported;
   const uint32_t core_bits = id_bits(count);
   const CpuVendor vendor = cpu_vendor(supported);
@@ -52,6 +54,7 @@ CpuidEntries build_vcpu_cpuid(const CpuidEntries& supported, uint32_t index, uin
         // EBX[31:24] initial APIC ID, EBX[23:16] logical processors per package.
         e.ebx = (e.ebx & 0x0000ffffu) | (index << 24) | ((1u << core_bits) << 16);
         e.ecx |= kLeaf1EcxHypervisor;
+        if (options.tsc_deadline) e.ecx |= kLeaf1EcxTscDeadline;
         if (count > 1) {
           e.edx |= kLeaf1EdxHtt;
         } else {

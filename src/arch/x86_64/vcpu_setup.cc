@@ -73,8 +73,9 @@ std::vector<MsrValue> boot_msrs(const std::vector<uint32_t>& supported_msrs) {
 }
 
 Status setup_vcpu_common(const KvmVcpu& vcpu, const CpuidEntries& supported_cpuid,
-                         const std::vector<uint32_t>& supported_msrs, uint32_t vcpu_count) {
-  CpuidEntries cpuid = build_vcpu_cpuid(supported_cpuid, vcpu.id(), vcpu_count);
+                         const std::vector<uint32_t>& supported_msrs, uint32_t vcpu_count,
+                         const CpuidOptions& cpuid_options) {
+  CpuidEntries cpuid = build_vcpu_cpuid(supported_cpuid, vcpu.id(), vcpu_count, cpuid_options);
   TRY(vcpu.set_cpuid(cpuid));
   auto msrs = boot_msrs(supported_msrs);
   TRY(vcpu.set_msrs(msrs));

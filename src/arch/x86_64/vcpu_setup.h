@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/kernel_loader.h"
 #include "base/result.h"
 #include "kvm/vcpu.h"
@@ -15,7 +16,8 @@ namespace vmkit::x86 {
 std::vector<MsrValue> boot_msrs(const std::vector<uint32_t>& supported_msrs);
 
 Status setup_vcpu_common(const KvmVcpu& vcpu, const CpuidEntries& supported_cpuid,
-                         const std::vector<uint32_t>& supported_msrs, uint32_t vcpu_count);
+                         const std::vector<uint32_t>& supported_msrs, uint32_t vcpu_count,
+                         const CpuidOptions& cpuid_options);
 
 // Registers and segments for the boot vCPU entering `kernel`.
 Status setup_boot_vcpu(const KvmVcpu& vcpu, const LoadedKernel& kernel);

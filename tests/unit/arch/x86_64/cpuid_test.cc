@@ -56,6 +56,8 @@ TEST(Cpuid, TopologyIntel) {
   EXPECT_EQ(core->ebx, 4u);
   EXPECT_EQ(core->eax, 2u);  // shift to the package ID
   EXPECT_EQ(core->edx, 2u);  // x2APIC ID
+  EXPECT_FALSE(l1->ecx & (1u << 24));  // TSC deadline only when asked
+  EXPECT_TRUE(find_cpuid(build_vcpu_cpuid(s, 0, 1, {.tsc_deadline = true}), 1)->ecx & (1u << 24));
   // The paravirt leaves pass through.
   EXPECT_NE(find_cpuid(c, 0x40000000), nullptr);
 }
