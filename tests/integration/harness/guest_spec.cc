@@ -136,6 +136,16 @@ std::vector<std::string> vmkit_command(const GuestPaths& paths, const GuestSpec&
                                    "--console", "stdio"};
   if (spec.no_reboot) argv.push_back("--no-reboot");
   if (!spec.disk.empty()) argv.insert(argv.end(), {"--disk", "path=" + spec.disk + ",format=raw"});
+  for (const DiskSpec& d : spec.disks) {
+    std::string options = fmt::format("path={},format={}", d.path, d.format);
+    if (d.read_only) options += ",readonly=on";
+    if (!d.serial.empty()) options += ",serial=" + d.serial;
+    if (d.queues != 0) options += fmt::format(",queues={}", d.queues);
+    argv.insert(argv.end(), {"--disk", options});
+  }
+  if (!spec.virtio_console.empty())
+    argv.insert(argv.end(), {"--virtio-console", spec.virtio_console});
+  if (!spec.rng) argv.push_back("--no-rng");
   return argv;
 }
 
@@ -154,6 +164,12 @@ std::vector<std::string> qemu_command(const GuestPaths& paths, const GuestSpec& 
   if (spec.no_reboot) argv.push_back("-no-reboot");
   if (!spec.disk.empty()) {
     argv.insert(argv.end(), {"-drive", fmt::format("file={},if=virtio,format=raw", spec.disk)});
+  }
+  for (const DiskSpec& d : spec.disks) {
+    std::string options = fmt::format("file={},if=virtio,format={}", d.path, d.format);
+    if (d.read_only) options += ",readonly=on";
+    if (!d.serial.empty()) options += ",serial=" + d.serial;
+    argv.insert(argv.end(), {"-drive", options});
   }
   return argv;
 }

@@ -45,6 +45,16 @@ Status require_guest_capable_kvm();
 
 enum class Flavour { kGeneric, kCloud };
 
+// A virtio-blk disk beyond GuestSpec::disk: `--disk path=P,format=F[,readonly=on][,serial=S]
+// [,queues=N]` for vmkit, `-drive file=P,if=virtio,format=F[,readonly=on][,serial=S]` for QEMU.
+struct DiskSpec {
+  std::string path;
+  std::string format = "raw";
+  bool read_only = false;
+  std::string serial;
+  unsigned queues = 0;  // 0: the monitor's default
+};
+
 // One guest boot. The kernel command line always starts with the console and panic settings the
 // harness relies on; `extra_cmdline` is appended.
 struct GuestSpec {
@@ -57,14 +67,19 @@ struct GuestSpec {
   // A raw disk image attached as the first virtio-blk disk (/dev/vda), read-write: tests attach
   // a copy (copy_image), never the cached template.
   std::string disk;
+  // Further disks, after `disk` (so /dev/vdb, ... when `disk` is set, else from /dev/vda).
+  std::vector<DiskSpec> disks;
+  // vmkit only: `--virtio-console VALUE` (e.g. unix:PATH) when not empty, and `--no-rng`.
+  std::string virtio_console;
+  bool rng = true;
 
   std::string kernel(const GuestPaths& paths) const;
   std::string initrd(const GuestPaths& paths) const;
   std::string cmdline() const;
 };
 
-// `vmkit run --kernel K --initrd I --cmdline C --memory NM --cpus N [--no-reboot]`, console on
-// stdio.
+// `vmkit run --kernel K --initrd I --cmdline C --memory NM --cpus N [--no-reboot] [--disk ...]
+// [--virtio-console V] [--no-rng]`, console on stdio.
 std::vector<std::string> vmkit_command(const GuestPaths& paths, const GuestSpec& spec);
 
 // QEMU with KVM, no firmware console, no default devices, the serial console on stdio.
