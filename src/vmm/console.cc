@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -116,7 +117,8 @@ class FdConsole : public Console {
   }
 
   void set_input_enabled(bool enabled) override {
-    if (loop_ && in_fd_ >= 0 && !eof_) (void)loop_->modify(in_fd_, enabled ? uint32_t{EPOLLIN} : 0u);
+    if (loop_ && in_fd_ >= 0 && !eof_)
+      (void)loop_->modify(in_fd_, enabled ? uint32_t{EPOLLIN} : 0u);
   }
 
   void write(std::span<const uint8_t> data) override {
@@ -214,10 +216,13 @@ class FileConsole : public FdConsole {
 };
 
 // A unix socket server: one client at a time (a new one replaces the old); the last 64 KiB of
-// output are replayed to a client when it connects.
+// output are replayed to a client when it connects. Output the client cannot take at once waits
+// for it (up to kMaxPending bytes, then the oldest is dropped): a client that keeps up on average
+// but is descheduled for a moment loses nothing.
 class UnixConsole : public Console {
  public:
   static constexpr size_t kHistory = 64 * 1024;
+  static constexpr size_t kMaxPending = 1024 * 1024;
 
   UnixConsole(UniqueFd listener, std::string path)
       : listener_(std::move(listener)), path_(std::move(path)) {}
@@ -238,7 +243,7 @@ class UnixConsole : public Console {
   void set_input_enabled(bool enabled) override {
     std::lock_guard lock(mutex_);
     input_enabled_ = enabled;
-    if (client_.valid()) (void)loop_->modify(client_.get(), enabled ? uint32_t{EPOLLIN} : 0u);
+    update_client_events();
   }
 
   void write(std::span<const uint8_t> data) override {
@@ -248,23 +253,70 @@ class UnixConsole : public Console {
       history_.erase(history_.begin(),
                      history_.begin() + static_cast<long>(history_.size() - kHistory));
     }
-    if (client_.valid()) {
+    if (!client_.valid()) return;
+    if (pending_.empty()) {
       ssize_t n = ::send(client_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      (void)n;
+      size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+      if (sent == data.size()) return;
+      data = data.subspan(sent);
     }
+    pending_.insert(pending_.end(), data.begin(), data.end());
+    if (pending_.size() > kMaxPending) {
+      size_t drop = pending_.size() - kMaxPending;
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(drop));
+      if (!dropping_) {
+        LOG_WARN("console client on {} does not read: dropping the oldest output", path_);
+        dropping_ = true;  // once until it catches up
+      }
+    }
+    update_client_events();
   }
 
  private:
+  // The client's epoll events: input unless paused, and EPOLLOUT while output waits.
+  void update_client_events() {
+    if (!client_.valid() || loop_ == nullptr) return;
+    uint32_t events =
+        (input_enabled_ ? uint32_t{EPOLLIN} : 0u) | (pending_.empty() ? 0u : uint32_t{EPOLLOUT});
+    if (events != client_events_) {
+      (void)loop_->modify(client_.get(), events);
+      client_events_ = events;
+    }
+  }
+
+  // Sends what waits for the client, as far as it takes it.
+  void flush_pending() {
+    while (!pending_.empty() && client_.valid()) {
+      uint8_t buf[16 * 1024];
+      size_t len = std::min(pending_.size(), sizeof(buf));
+      std::copy_n(pending_.begin(), len, buf);
+      ssize_t n = ::send(client_.get(), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // full again (EPOLLOUT stays on), or the client is gone (EPOLLHUP)
+      pending_.erase(pending_.begin(), pending_.begin() + n);
+    }
+    if (pending_.empty()) dropping_ = false;
+    update_client_events();
+  }
+
   void accept_client() {
     int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     std::lock_guard lock(mutex_);
     if (client_.valid()) loop_->remove(client_.get());
     client_.reset(fd);
-    std::vector<uint8_t> replay(history_.begin(), history_.end());
-    ssize_t n = ::send(fd, replay.data(), replay.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)n;
-    (void)loop_->add(fd, input_enabled_ ? uint32_t{EPOLLIN} : 0u, [this, fd](uint32_t) { read_client(fd); });
+    pending_.assign(history_.begin(), history_.end());
+    client_events_ = input_enabled_ ? uint32_t{EPOLLIN} : 0u;
+    (void)loop_->add(fd, client_events_, [this, fd](uint32_t events) { on_client(fd, events); });
+    flush_pending();
+  }
+
+  void on_client(int fd, uint32_t events) {
+    if (events & EPOLLOUT) {
+      std::lock_guard lock(mutex_);
+      if (client_.get() == fd) flush_pending();
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(fd);
   }
 
   void read_client(int fd) {
@@ -279,6 +331,7 @@ class UnixConsole : public Console {
     if (client_.get() == fd) {
       loop_->remove(fd);
       client_.reset();
+      pending_.clear();
     }
   }
 
@@ -286,15 +339,19 @@ class UnixConsole : public Console {
   std::string path_;
   EventLoop* loop_ = nullptr;
   InputHandler on_input_;
-  std::mutex mutex_;  // guards client_, history_, input_enabled_
+  std::mutex mutex_;  // guards client_, history_, pending_, input_enabled_, client_events_
   UniqueFd client_;
   std::deque<uint8_t> history_;
+  std::deque<uint8_t> pending_;  // output the current client has not taken yet
   bool input_enabled_ = true;
+  bool dropping_ = false;
+  uint32_t client_events_ = 0;
 };
 
 Result<std::unique_ptr<Console>> create_pty() {
   int master = -1, slave = -1;
-  if (::openpty(&master, &slave, nullptr, nullptr, nullptr) < 0) return Error::from_errno("openpty");
+  if (::openpty(&master, &slave, nullptr, nullptr, nullptr) < 0)
+    return Error::from_errno("openpty");
   UniqueFd m(master), s(slave);
   struct termios t {};
   if (::tcgetattr(slave, &t) == 0) {
@@ -310,7 +367,8 @@ Result<std::unique_ptr<Console>> create_pty() {
 
 Result<std::unique_ptr<Console>> create_unix(const std::string& path) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) return Error("console socket path is too long: " + path);
+  if (path.size() >= sizeof(addr.sun_path))
+    return Error("console socket path is too long: " + path);
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     return Error("console socket " + path + " already exists");
