@@ -1,6 +1,7 @@
 // The host side of the serial console: where guest output goes and typed input comes from.
 // Backends: stdio (raw terminal, restored on every exit path; escape Ctrl-A x quits), a pty,
-// a file (output only), a unix socket server (one client at a time, recent output replayed).
+// a file (output only), a unix socket server (one client at a time, recent output replayed,
+// output queued while the client catches up).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +29,8 @@ class Console {
   virtual Status attach(EventLoop& loop, InputHandler on_input, std::function<void()> on_quit) = 0;
   // Stops polling input (the guest's FIFO is full) or resumes it.
   virtual void set_input_enabled(bool enabled) = 0;
-  // Guest output; called from vCPU threads. Never blocks for long: slow readers lose output
-  // only on backends that have no natural flow control (pty, socket).
+  // Guest output; called from vCPU threads. Never blocks for long: a pty whose reader does not
+  // keep up loses output; a unix socket client's output waits for it (up to 1 MiB).
   virtual void write(std::span<const uint8_t> data) = 0;
 };
 
