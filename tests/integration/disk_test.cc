@@ -177,7 +177,8 @@ TEST_F(VmkitQcow2Test, SigkillDuringWritesLeavesACleanImageWithTheFlushedData) {
   bool ok = run_guest_scenario([&](GuestAttempt& attempt) -> Status {
     GuestProcess* g = TRY(boot(attempt, spec));
     // The first 32 MiB: random writes, flushed; their content as the guest reads it.
-    TRY(g->run_ok(guest_random_writes(128, 0, 32) + " && sync", Seconds(120)));
+    // (`sync /dev/vda`: fsync of the disk, a flush request; a plain `sync` sends none.)
+    TRY(g->run_ok(guest_random_writes(128, 0, 32) + " && sync /dev/vda", Seconds(120)));
     flushed = TRY(guest_sha256(*g, sha256_command("/dev/vda", 0, 32, true)));
     // The last 32 MiB: writes that never stop, allocating clusters when vmkit is killed.
     TRY(
