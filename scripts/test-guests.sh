@@ -4,13 +4,13 @@
 # CTest runs this as the test `guest_tests_in_nested_host`.
 # Usage: scripts/test-guests.sh [--build DIR] [--timeout S] [-- CTEST_ARGS...]
 #   --build DIR   the CMake build directory (default: ./build)
-#   --timeout S   bound for the whole nested host run (default 840)
+#   --timeout S   bound for the whole nested host run (default 1500)
 #   CTEST_ARGS    passed to ctest inside, e.g. -R guest_qemu_test or -V
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../guest/lib.sh"
 
-build=build timeout=840
+build=build timeout=1500
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
