@@ -116,6 +116,10 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
                  "with CONFIG_PVH=y or use a bzImage");
   }
   if (highest == 0) return Error("kernel: ELF image has no loadable segments");
+  if (entry < lowest || entry >= highest) {
+    return Error(fmt::format("kernel: PVH entry {:#x} is outside the loaded kernel [{:#x}, {:#x})",
+                             entry, lowest, highest));
+  }
   LoadedKernel k;
   k.protocol = BootProtocol::kPvh;
   k.entry = entry;

@@ -134,6 +134,12 @@ TEST(LoadKernel, PvhElfErrors) {
                 .find("outside guest RAM"),
             std::string::npos);
   EXPECT_FALSE(load_kernel(mem, make_pvh_elf(0xfff800, 0x1004, true), 16 << 20).ok());
+  // Found by fuzz_kernel_loader: an entry point outside every loaded segment.
+  EXPECT_NE(load_kernel(mem, make_pvh_elf(0x100000, 0x1010004, true), 16 << 20)
+                .error()
+                .message()
+                .find("PVH entry 0x1010004 is outside the loaded kernel"),
+            std::string::npos);
 }
 
 }  // namespace
