@@ -75,10 +75,25 @@ int main(int argc, char** argv) {
   int runs = argc > 1 ? std::atoi(argv[1]) : 11;
   const std::string marker = "vmkit native payload: hello";
   std::vector<std::string> vmkit = {VMKIT_BINARY, "run", "--kernel", PAYLOAD, "--memory", "64M"};
-  std::vector<std::string> qemu = {"qemu-system-x86_64", "-accel", "kvm", "-M", "microvm",
-                                   "-cpu", "host", "-m", "64", "-smp", "1", "-nodefaults",
-                                   "-no-user-config", "-nographic", "-serial", "stdio",
-                                   "-no-reboot", "-kernel", PAYLOAD};
+  std::vector<std::string> qemu = {"qemu-system-x86_64",
+                                   "-accel",
+                                   "kvm",
+                                   "-M",
+                                   "microvm",
+                                   "-cpu",
+                                   "host",
+                                   "-m",
+                                   "64",
+                                   "-smp",
+                                   "1",
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-nographic",
+                                   "-serial",
+                                   "stdio",
+                                   "-no-reboot",
+                                   "-kernel",
+                                   PAYLOAD};
   std::vector<double> v_first, v_exit, v_rss, q_first, q_rss;
   for (int i = 0; i < runs; ++i) {
     // Interleave the two so machine noise hits both alike.

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int full(int fd, char *buf, size_t len, int writing) {
+static int full(int fd, char* buf, size_t len, int writing) {
   size_t done = 0;
   while (done < len) {
     ssize_t n = writing ? write(fd, buf + done, len - done) : read(fd, buf + done, len - done);
@@ -30,12 +30,12 @@ static double now_us(void) {
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
+static int cmp(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
   return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int one = 1;
   if (argc >= 3 && strcmp(argv[1], "-s") == 0) {
     int ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -43,14 +43,17 @@ int main(int argc, char **argv) {
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)atoi(argv[2]));
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 4)) { perror("tcp_rr: listen"); return 1; }
+    if (bind(ls, (struct sockaddr*)&a, sizeof a) || listen(ls, 4)) {
+      perror("tcp_rr: listen");
+      return 1;
+    }
     for (;;) {
       int c = accept(ls, NULL, NULL);
       if (c < 0) continue;
       setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       char buf[65536];
       unsigned size;
-      if (full(c, (char *)&size, sizeof size, 0) == 0 && size > 0 && size <= sizeof buf) {
+      if (full(c, (char*)&size, sizeof size, 0) == 0 && size > 0 && size <= sizeof buf) {
         while (full(c, buf, size, 0) == 0 && full(c, buf, size, 1) == 0) {
         }
       }
@@ -67,19 +70,28 @@ int main(int argc, char **argv) {
   struct sockaddr_in to = {0};
   to.sin_family = AF_INET;
   to.sin_port = htons((unsigned short)atoi(argv[3]));
-  if (inet_pton(AF_INET, argv[2], &to.sin_addr) != 1) { fprintf(stderr, "tcp_rr: HOST is an IPv4 address\n"); return 2; }
+  if (inet_pton(AF_INET, argv[2], &to.sin_addr) != 1) {
+    fprintf(stderr, "tcp_rr: HOST is an IPv4 address\n");
+    return 2;
+  }
   int s = socket(AF_INET, SOCK_STREAM, 0);
-  if (connect(s, (struct sockaddr *)&to, sizeof to)) { perror("tcp_rr: connect"); return 1; }
+  if (connect(s, (struct sockaddr*)&to, sizeof to)) {
+    perror("tcp_rr: connect");
+    return 1;
+  }
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  char *buf = calloc(size, 1);
-  double *t = malloc(sizeof(double) * (size_t)count);
-  if (full(s, (char *)&size, sizeof size, 1)) return 1;
+  char* buf = calloc(size, 1);
+  double* t = malloc(sizeof(double) * (size_t)count);
+  if (full(s, (char*)&size, sizeof size, 1)) return 1;
   for (int i = 0; i < 100; ++i) /* warm up */
     if (full(s, buf, size, 1) || full(s, buf, size, 0)) return 1;
   double start = now_us();
   for (int i = 0; i < count; ++i) {
     double t0 = now_us();
-    if (full(s, buf, size, 1) || full(s, buf, size, 0)) { perror("tcp_rr"); return 1; }
+    if (full(s, buf, size, 1) || full(s, buf, size, 0)) {
+      perror("tcp_rr");
+      return 1;
+    }
     t[i] = now_us() - t0;
   }
   double total = now_us() - start;

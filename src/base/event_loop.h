@@ -2,8 +2,8 @@
 // and removed from other threads (the loop is woken), and stop() may be called from anywhere.
 #pragma once
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>

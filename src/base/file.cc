@@ -27,8 +27,8 @@ Result<uint64_t> file_size(int fd, const std::string& path) {
 Status read_exact(int fd, std::span<uint8_t> out, uint64_t offset, const std::string& path) {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::from_errno(path);

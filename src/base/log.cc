@@ -25,8 +25,12 @@ const char* level_name(Level level) {
 }
 }  // namespace
 
-void set_level(Level level) { g_level.store(level); }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(Level level) {
+  g_level.store(level);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level lvl, std::string_view message) {
   std::string line = "vmkit: ";

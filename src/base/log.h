@@ -2,10 +2,10 @@
 // hostile guest cannot flood the host's log.
 #pragma once
 
+#include <fmt/format.h>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fmt/format.h>
 #include <string_view>
 
 namespace vmkit::log {
@@ -30,9 +30,9 @@ class RateLimiter {
 
 }  // namespace vmkit::log
 
-#define VMKIT_LOG(lvl, ...)                                                   \
-  do {                                                                        \
-    if (::vmkit::log::Level::lvl >= ::vmkit::log::level())                    \
+#define VMKIT_LOG(lvl, ...)                                                    \
+  do {                                                                         \
+    if (::vmkit::log::Level::lvl >= ::vmkit::log::level())                     \
       ::vmkit::log::write(::vmkit::log::Level::lvl, fmt::format(__VA_ARGS__)); \
   } while (0)
 

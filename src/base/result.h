@@ -76,17 +76,19 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return {}; }
+inline Status ok_status() {
+  return {};
+}
 
 }  // namespace vmkit
 
 // TRY(expr): evaluates a Result; on error returns it from the enclosing function, otherwise yields
 // the value (a GNU statement expression, supported by GCC and clang).
-#define TRY(expr)                                 \
-  ({                                              \
-    auto&& try_result_ = (expr);                  \
-    if (!try_result_.ok()) {                      \
-      return std::move(try_result_).error();      \
-    }                                             \
-    std::move(try_result_).value();               \
+#define TRY(expr)                            \
+  ({                                         \
+    auto&& try_result_ = (expr);             \
+    if (!try_result_.ok()) {                 \
+      return std::move(try_result_).error(); \
+    }                                        \
+    std::move(try_result_).value();          \
   })

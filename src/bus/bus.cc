@@ -17,14 +17,14 @@ Status Bus::insert(std::shared_ptr<BusDevice> device, uint64_t base, uint64_t le
   std::unique_lock lock(mutex_);
   auto next = ranges_.lower_bound(base);
   if (next != ranges_.end() && next->first < *end) {
-    return Error(fmt::format("{} bus: range {:#x}+{:#x} overlaps {:#x}", name_, base, len,
-                             next->first));
+    return Error(
+        fmt::format("{} bus: range {:#x}+{:#x} overlaps {:#x}", name_, base, len, next->first));
   }
   if (next != ranges_.begin()) {
     auto prev = std::prev(next);
     if (prev->first + prev->second.len > base) {
-      return Error(fmt::format("{} bus: range {:#x}+{:#x} overlaps {:#x}", name_, base, len,
-                               prev->first));
+      return Error(
+          fmt::format("{} bus: range {:#x}+{:#x} overlaps {:#x}", name_, base, len, prev->first));
     }
   }
   ranges_.emplace(base, Range{len, std::move(device)});

@@ -46,7 +46,7 @@ class Bus {
   std::shared_ptr<BusDevice> resolve(uint64_t addr, uint64_t size, uint64_t* offset) const;
 
   std::string name_;
-  mutable std::shared_mutex mutex_;  // guards ranges_; never held while calling a device
+  mutable std::shared_mutex mutex_;   // guards ranges_; never held while calling a device
   std::map<uint64_t, Range> ranges_;  // keyed by base
 };
 

@@ -27,7 +27,8 @@ Command register_run_command(CLI::App& root) {
   auto nets = std::make_shared<std::vector<std::string>>();
   auto hvc = std::make_shared<std::string>("none");
   auto no_rng = std::make_shared<bool>(false);
-  app->add_option("--kernel", config->kernel, "Kernel: a bzImage, or an ELF vmlinux with a PVH note")
+  app->add_option("--kernel", config->kernel,
+                  "Kernel: a bzImage, or an ELF vmlinux with a PVH note")
       ->required();
   app->add_option("--initrd", config->initrd, "Initial ramdisk");
   app->add_option("--cmdline", config->cmdline, "Kernel command line")
@@ -69,7 +70,8 @@ Command register_run_command(CLI::App& root) {
                      config->disks.push_back(*disk);
                    }
                    auto hvc_spec = ConsoleSpec::parse(*hvc);
-                   if (!hvc_spec.ok()) return fail("--virtio-console: " + hvc_spec.error().message());
+                   if (!hvc_spec.ok())
+                     return fail("--virtio-console: " + hvc_spec.error().message());
                    config->virtio_console = *hvc_spec;
                    config->rng = !*no_rng;
                    if (!uuid->empty()) {

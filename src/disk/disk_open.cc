@@ -81,9 +81,10 @@ Result<std::unique_ptr<DiskImage>> open_chain(const std::string& path, std::stri
   if (format == "raw") {
     auto raw = TRY(RawImage::from_file(std::move(file)));
     if (probed && !options.read_only) {
-      LOG_WARN("{}: format not given, probed as raw: writes that would put an image header in "
-               "sector 0 are refused; give format=raw to lift this",
-               path);
+      LOG_WARN(
+          "{}: format not given, probed as raw: writes that would put an image header in "
+          "sector 0 are refused; give format=raw to lift this",
+          path);
       return guard_probed_raw(std::move(raw));
     }
     return std::unique_ptr<DiskImage>(std::move(raw));

@@ -1,7 +1,7 @@
 #include "disk/probed_raw_guard.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "disk/iov_util.h"

@@ -14,8 +14,8 @@ namespace vmkit {
 
 struct ExitIoIn {
   uint16_t port;
-  uint8_t size;                // bytes per access: 1, 2 or 4
-  std::span<uint8_t> data;     // size * count bytes to fill (string I/O has count > 1)
+  uint8_t size;             // bytes per access: 1, 2 or 4
+  std::span<uint8_t> data;  // size * count bytes to fill (string I/O has count > 1)
 };
 struct ExitIoOut {
   uint16_t port;
@@ -47,9 +47,9 @@ struct ExitUnknown {
   uint32_t reason;
 };
 
-using VcpuExit = std::variant<ExitIoIn, ExitIoOut, ExitMmioRead, ExitMmioWrite, ExitHlt,
-                              ExitShutdown, ExitSystemEvent, ExitFailEntry, ExitInternalError,
-                              ExitInterrupted, ExitUnknown>;
+using VcpuExit =
+    std::variant<ExitIoIn, ExitIoOut, ExitMmioRead, ExitMmioWrite, ExitHlt, ExitShutdown,
+                 ExitSystemEvent, ExitFailEntry, ExitInternalError, ExitInterrupted, ExitUnknown>;
 
 // Decodes kvm_run after KVM_RUN returned 0. `run_size` bounds PIO data offsets.
 VcpuExit decode_exit(kvm_run* run, size_t run_size);

@@ -21,17 +21,23 @@ std::string read_text(const std::string& path) {
   return s;
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 struct NeededCap {
   unsigned cap;
   const char* name;
 };
 constexpr NeededCap kNeededCaps[] = {
-    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"}, {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
-    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},               {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
-    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},             {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
-    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},     {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
     {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
     {KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
 };
@@ -118,7 +124,8 @@ std::vector<HostCheck> run_host_checks(const char* kvm_path) {
                     std::to_string(kvm->api_version())});
   std::string missing;
   for (const auto& c : kNeededCaps) {
-    if (kvm->check_extension(c.cap) <= 0) missing += std::string(missing.empty() ? "" : ", ") + c.name;
+    if (kvm->check_extension(c.cap) <= 0)
+      missing += std::string(missing.empty() ? "" : ", ") + c.name;
   }
   checks.push_back({"kvm_capabilities", "Checking the KVM capabilities vmkit needs",
                     missing.empty() ? S::kPass : S::kFail,

@@ -10,10 +10,10 @@ namespace vmkit {
 
 struct HostCheck {
   enum class Status { kPass, kWarn, kFail, kInfo };
-  std::string name;     // stable id for --json, e.g. "kvm_device"
-  std::string title;    // "Checking if /dev/kvm is accessible"
+  std::string name;   // stable id for --json, e.g. "kvm_device"
+  std::string title;  // "Checking if /dev/kvm is accessible"
   Status status;
-  std::string detail;   // the value found, or what to do
+  std::string detail;  // the value found, or what to do
 };
 
 // Runs every check against the live host. `kvm_path` is normally /dev/kvm.

@@ -35,7 +35,9 @@ Result<Kvm> Kvm::open(const char* path) {
   return kvm;
 }
 
-int Kvm::api_version() const { return ::ioctl(fd_.get(), KVM_GET_API_VERSION, 0); }
+int Kvm::api_version() const {
+  return ::ioctl(fd_.get(), KVM_GET_API_VERSION, 0);
+}
 
 int Kvm::check_extension(unsigned cap) const {
   int r = ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap);

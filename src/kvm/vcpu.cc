@@ -94,8 +94,8 @@ Status KvmVcpu::set_msrs(std::span<const MsrValue> msrs) const {
   int r = ::ioctl(fd_.get(), kvm_uapi::kSetMsrs, buf.data());
   if (r < 0) return Error::from_errno("KVM_SET_MSRS");
   if (static_cast<size_t>(r) != msrs.size()) {
-    return Error(fmt::format("KVM_SET_MSRS: MSR {:#x} was refused",
-                             msrs[static_cast<size_t>(r)].index));
+    return Error(
+        fmt::format("KVM_SET_MSRS: MSR {:#x} was refused", msrs[static_cast<size_t>(r)].index));
   }
   return {};
 }

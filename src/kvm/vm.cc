@@ -27,9 +27,8 @@ Status KvmVm::set_memory_region(uint32_t slot, uint64_t guest_phys, uint64_t siz
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<uint64_t>(host);  // SAFETY: KVM takes the address
   if (::ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-    return Error::from_errno(
-        fmt::format("KVM_SET_USER_MEMORY_REGION slot {} at {:#x} size {:#x}", slot, guest_phys,
-                    size));
+    return Error::from_errno(fmt::format("KVM_SET_USER_MEMORY_REGION slot {} at {:#x} size {:#x}",
+                                         slot, guest_phys, size));
   }
   return {};
 }
@@ -100,8 +99,8 @@ Status ioeventfd_ioctl(int vm_fd, int event_fd, uint64_t addr, uint32_t len, boo
   req.fd = event_fd;
   req.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0u) | (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0u);
   if (::ioctl(vm_fd, KVM_IOEVENTFD, &req) < 0) {
-    return Error::from_errno(fmt::format("KVM_IOEVENTFD {} {:#x}+{}", deassign ? "deassign" : "at",
-                                         addr, len));
+    return Error::from_errno(
+        fmt::format("KVM_IOEVENTFD {} {:#x}+{}", deassign ? "deassign" : "at", addr, len));
   }
   return {};
 }

@@ -26,8 +26,8 @@ Result<GuestMemory> GuestMemory::create(const std::vector<GuestRegionSpec>& spec
   uint64_t prev_end = 0;
   for (const auto& s : sorted) {
     if (s.size == 0 || s.start.value() % page || s.size % page) {
-      return Error("guest memory region at 0x" + hex(s.start.value()) + " size 0x" +
-                   hex(s.size) + " is empty or not page-aligned");
+      return Error("guest memory region at 0x" + hex(s.start.value()) + " size 0x" + hex(s.size) +
+                   " is empty or not page-aligned");
     }
     auto end = checked_add<uint64_t>(s.start.value(), s.size);
     if (!end || s.start.value() < prev_end) {

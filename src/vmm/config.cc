@@ -58,7 +58,8 @@ Status validate_config(const VmConfig& c, const HostLimits& limits) {
     return Error("--console and --virtio-console cannot both be stdio");
   }
   if (c.console.kind == ConsoleSpec::Kind::kUnix &&
-      c.virtio_console.kind == ConsoleSpec::Kind::kUnix && c.console.path == c.virtio_console.path) {
+      c.virtio_console.kind == ConsoleSpec::Kind::kUnix &&
+      c.console.path == c.virtio_console.path) {
     return Error("--console and --virtio-console use the same socket " + c.console.path);
   }
   for (const auto& d : c.disks) {

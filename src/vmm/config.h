@@ -25,19 +25,19 @@ struct ConsoleSpec {
 
 struct VmConfig {
   std::string kernel;
-  std::string initrd;   // empty: none
+  std::string initrd;  // empty: none
   std::string cmdline = "console=ttyS0";
   uint64_t memory_size = 512ull << 20;
   uint32_t cpus = 1;
   ConsoleSpec console;
   bool no_reboot = false;
   uint32_t shutdown_timeout_s = 30;  // after SIGTERM, before the guest is stopped
-  std::vector<BlockOptions> disks;      // virtio-blk: /dev/vda, vdb, ... in this order
-  std::vector<NetOptions> nets;         // virtio-net cards, MACs fixed (kept across reboots)
-  bool rng = true;                      // virtio-rng (the guest's /dev/hwrng)
+  std::vector<BlockOptions> disks;   // virtio-blk: /dev/vda, vdb, ... in this order
+  std::vector<NetOptions> nets;      // virtio-net cards, MACs fixed (kept across reboots)
+  bool rng = true;                   // virtio-rng (the guest's /dev/hwrng)
   ConsoleSpec virtio_console{ConsoleSpec::Kind::kNone, {}};  // virtio-console: the guest's hvc0
-  std::string name = "vmkit";          // SMBIOS product name
-  Uuid uuid = Uuid::random();          // SMBIOS system UUID (/sys/class/dmi/id/product_uuid)
+  std::string name = "vmkit";                                // SMBIOS product name
+  Uuid uuid = Uuid::random();  // SMBIOS system UUID (/sys/class/dmi/id/product_uuid)
 };
 
 // Host facts validation needs (read from the running host; tests pass their own).

@@ -8,7 +8,9 @@
 
 namespace vmkit {
 
-bool host_is_pvm() { return ::access("/sys/module/kvm_pvm", F_OK) == 0; }
+bool host_is_pvm() {
+  return ::access("/sys/module/kvm_pvm", F_OK) == 0;
+}
 
 std::string explain_internal_error(const ExitInternalError& error, bool pvm_host) {
   std::string message = describe_exit(error);

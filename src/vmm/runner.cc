@@ -190,7 +190,8 @@ int run_vm(const VmConfig& config) {
       ssize_t n = ::read(watchdog_timer.get(), &ticks, sizeof(ticks));
       (void)n;
       if (!watchdog) return;
-      if (auto verdict = watchdog->check(kWatchdogPeriodS)) events.report(VmEvent::kError, *verdict);
+      if (auto verdict = watchdog->check(kWatchdogPeriodS))
+        events.report(VmEvent::kError, *verdict);
     });
     if (!status.ok()) return fail(status.error());
     itimerspec period{};

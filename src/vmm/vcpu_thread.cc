@@ -12,7 +12,9 @@
 
 namespace vmkit {
 namespace {
-int kick_signal() { return SIGRTMIN; }
+int kick_signal() {
+  return SIGRTMIN;
+}
 void kick_handler(int) {}
 }  // namespace
 
@@ -29,7 +31,9 @@ void VcpuThread::install_kick_handler() {
 VcpuThread::VcpuThread(KvmVcpu vcpu, const Bus& pio, const Bus& mmio, VmEvents& events)
     : vcpu_(std::move(vcpu)), pio_(pio), mmio_(mmio), events_(events) {}
 
-VcpuThread::~VcpuThread() { stop(); }
+VcpuThread::~VcpuThread() {
+  stop();
+}
 
 void VcpuThread::start() {
   install_kick_handler();

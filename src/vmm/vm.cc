@@ -6,10 +6,10 @@
 #include "arch/x86_64/acpi/tables.h"
 #include "arch/x86_64/boot_setup.h"
 #include "arch/x86_64/cpuid.h"
-#include "arch/x86_64/smbios/smbios.h"
 #include "arch/x86_64/e820.h"
 #include "arch/x86_64/kernel_loader.h"
 #include "arch/x86_64/layout.h"
+#include "arch/x86_64/smbios/smbios.h"
 #include "arch/x86_64/vcpu_setup.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -49,7 +49,9 @@ Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config,
   return vm;
 }
 
-Vm::~Vm() { stop(); }
+Vm::~Vm() {
+  stop();
+}
 
 Status Vm::setup_memory() {
   uint32_t slot = 0;
@@ -89,10 +91,9 @@ Status Vm::setup_pci(const Kvm& kvm, const VmConfig& config, const VmHostEnd& ho
   ioevents_ = std::make_unique<KvmIoEventRegistrar>(
       vm_, kvm.check_extension(KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0);
   VmEvents* events = host.events;
-  pci_root_ = TRY(build_pci({pio_, mmio_, memory_, *msi_, *ioevents_,
-                             x86::pci_mmio64_start(memory_.end().value())},
-                            config, host.virtio_console_fd,
-                            [events] { events->report(VmEvent::kReset); }));
+  pci_root_ = TRY(build_pci(
+      {pio_, mmio_, memory_, *msi_, *ioevents_, x86::pci_mmio64_start(memory_.end().value())},
+      config, host.virtio_console_fd, [events] { events->report(VmEvent::kReset); }));
   return {};
 }
 

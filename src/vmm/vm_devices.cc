@@ -3,8 +3,8 @@
 #include "arch/x86_64/layout.h"
 #include "devices/virtio/blk/block_device.h"
 #include "devices/virtio/console/console_device.h"
-#include "devices/virtio/rng/rng_device.h"
 #include "devices/virtio/net/net_device.h"
+#include "devices/virtio/rng/rng_device.h"
 #include "disk/disk_open.h"
 #include "net/net_open.h"
 #include "pci/pci_config_io.h"
@@ -25,9 +25,9 @@ Status attach(PciRoot& root, std::unique_ptr<VirtioDevice> device,
 Result<std::unique_ptr<PciRoot>> build_pci(const PciPlatformRefs& p, const VmConfig& config,
                                            int virtio_console_fd,
                                            std::function<void()> on_pci_reset) {
-  auto root = std::make_unique<PciRoot>(
-      p.mmio, PciWindows{{x86::kPciMmio32Start, x86::kPciMmio32Size},
-                         {p.mmio64_start, x86::kPciMmio64Size}});
+  auto root =
+      std::make_unique<PciRoot>(p.mmio, PciWindows{{x86::kPciMmio32Start, x86::kPciMmio32Size},
+                                                   {p.mmio64_start, x86::kPciMmio64Size}});
   auto conf = std::make_shared<PciConfigIo>(*root);
   conf->set_reset_handler([reset = std::move(on_pci_reset)](uint8_t) { reset(); });
   TRY(p.pio.insert(conf, PciConfigIo::kBase, PciConfigIo::kSize));
@@ -44,8 +44,8 @@ Result<std::unique_ptr<PciRoot>> build_pci(const PciPlatformRefs& p, const VmCon
     params.image = std::shared_ptr<DiskImage>(std::move(*image));
     params.read_only = disk.read_only;
     params.serial = disk.serial;
-    params.num_queues = disk.queues.value_or(static_cast<uint16_t>(
-        std::min<uint32_t>(config.cpus, BlockDevice::kMaxQueues)));
+    params.num_queues = disk.queues.value_or(
+        static_cast<uint16_t>(std::min<uint32_t>(config.cpus, BlockDevice::kMaxQueues)));
     auto blk = BlockDevice::create(std::move(params));
     if (!blk.ok()) return blk.error().context("--disk " + disk.path);
     TRY(attach(*root, std::move(*blk), platform));
@@ -63,9 +63,10 @@ Result<std::unique_ptr<PciRoot>> build_pci(const PciPlatformRefs& p, const VmCon
   }
   if (config.rng) TRY(attach(*root, std::make_unique<RngDevice>(), platform));
   if (virtio_console_fd >= 0) {
-    TRY(attach(*root,
-               std::make_unique<ConsoleDevice>(ConsoleBackend{virtio_console_fd, virtio_console_fd}),
-               platform));
+    TRY(attach(
+        *root,
+        std::make_unique<ConsoleDevice>(ConsoleBackend{virtio_console_fd, virtio_console_fd}),
+        platform));
   }
   return root;
 }

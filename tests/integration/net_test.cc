@@ -1,6 +1,7 @@
 // Guest networking (issue 4, "Tests"), inside the nested test host: a stock Debian kernel with the
-// Debian root (guest/build-rootfs.sh debian, with guest/net-tools.sh) on virtio-blk and a virtio-net card, under vmkit and,
-// as the proof that the tests themselves are right, under QEMU with the same backend.
+// Debian root (guest/build-rootfs.sh debian, with guest/net-tools.sh) on virtio-blk and a
+// virtio-net card, under vmkit and, as the proof that the tests themselves are right, under QEMU
+// with the same backend.
 //   tap:  in a network namespace the test creates, with busybox udhcpd on the tap's host side:
 //         the guest gets its address by DHCP, pings the host side, a 16 MiB checksummed file
 //         crosses over TCP in both directions, and MAC and link state are what was configured;
@@ -63,7 +64,8 @@ class NetTest : public GuestTest, public ::testing::WithParamInterface<Monitor> 
       Status vmkit = require_file(paths_.vmkit, "vmkit binary (VMKIT_BINARY)");
       ASSERT_TRUE(vmkit.ok()) << vmkit.error().message();
     }
-    Status rootfs = require_file(paths_.rootfs_debian, "Debian guest root (guest/build-rootfs.sh debian)");
+    Status rootfs =
+        require_file(paths_.rootfs_debian, "Debian guest root (guest/build-rootfs.sh debian)");
     ASSERT_TRUE(rootfs.ok()) << rootfs.error().message();
     ASSERT_TRUE(ns_.ok()) << "cannot create network namespace " << ns_.name();
     auto disk = copy_image(paths_.rootfs_debian);
@@ -156,7 +158,8 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
     received = TRY(guest->run_ok("sleep 1; sha256sum /tmp/in | cut -d' ' -f1", kCommandTimeout));
     // Guest -> host.
     std::string listen = fmt::format(
-        "ip netns exec {0} timeout 120 socat -u TCP-LISTEN:5001,reuseaddr OPEN:{1}/from-guest,creat "
+        "ip netns exec {0} timeout 120 socat -u TCP-LISTEN:5001,reuseaddr "
+        "OPEN:{1}/from-guest,creat "
         "</dev/null >/dev/null 2>&1 & echo $! > {1}/socat.pid; sleep 1",
         ns_.name(), dir);
     TRY(shell_ok(listen));

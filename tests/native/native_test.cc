@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,7 +22,9 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kVmkit = VMKIT_BINARY;
-std::string payload(const std::string& name) { return std::string(PAYLOAD_DIR) + "/" + name + ".elf"; }
+std::string payload(const std::string& name) {
+  return std::string(PAYLOAD_DIR) + "/" + name + ".elf";
+}
 
 class NativeTest : public ::testing::Test {
  protected:
@@ -45,8 +47,7 @@ TEST_F(NativeTest, HelloPowersOff) {
 
 TEST_F(NativeTest, SeveralVcpusAndLargeMemory) {
   // RAM split around the PCI hole (4G: 3G low + 1G high), 4 vCPUs created (APs stay parked).
-  auto r = run({kVmkit, "run", "--kernel", payload("hello"), "--memory", "4G", "--cpus", "4"},
-               20s);
+  auto r = run({kVmkit, "run", "--kernel", payload("hello"), "--memory", "4G", "--cpus", "4"}, 20s);
   ASSERT_TRUE(r.exit_code) << "timed out\n" << r.err;
   EXPECT_EQ(*r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("hello"), std::string::npos);
@@ -60,16 +61,16 @@ TEST_F(NativeTest, SerialInputReachesTheGuest) {
 }
 
 TEST_F(NativeTest, RebootWithNoRebootExits3) {
-  auto r = run({kVmkit, "run", "--kernel", payload("reboot"), "--memory", "64M", "--no-reboot"},
-               20s);
+  auto r =
+      run({kVmkit, "run", "--kernel", payload("reboot"), "--memory", "64M", "--no-reboot"}, 20s);
   ASSERT_TRUE(r.exit_code) << "timed out\n" << r.err;
   EXPECT_EQ(*r.exit_code, 3) << r.err;
   EXPECT_NE(r.out.find("payload booted"), std::string::npos);
 }
 
 TEST_F(NativeTest, RebootRestartsTheGuest) {
-  Subprocess p({kVmkit, "run", "--kernel", payload("reboot"), "--memory", "64M",
-                "--shutdown-timeout", "1"});
+  Subprocess p(
+      {kVmkit, "run", "--kernel", payload("reboot"), "--memory", "64M", "--shutdown-timeout", "1"});
   p.close_stdin();
   // Three boots prove the VM is rebuilt after each reset.
   auto booted_three_times = [&] {
@@ -100,8 +101,8 @@ TEST_F(NativeTest, TripleFaultReportsRegistersAndFails) {
 }
 
 TEST_F(NativeTest, SigtermPressesPowerButtonThenTimesOut) {
-  Subprocess p({kVmkit, "run", "--kernel", payload("idle"), "--memory", "64M",
-                "--shutdown-timeout", "1"});
+  Subprocess p(
+      {kVmkit, "run", "--kernel", payload("idle"), "--memory", "64M", "--shutdown-timeout", "1"});
   p.close_stdin();
   ASSERT_TRUE(p.wait_for_output("idle payload running", 20s)) << p.tail();
   p.send_signal(SIGTERM);
@@ -113,8 +114,8 @@ TEST_F(NativeTest, SigtermPressesPowerButtonThenTimesOut) {
 }
 
 TEST_F(NativeTest, SecondSignalStopsAtOnce) {
-  Subprocess p({kVmkit, "run", "--kernel", payload("idle"), "--memory", "64M",
-                "--shutdown-timeout", "60"});
+  Subprocess p(
+      {kVmkit, "run", "--kernel", payload("idle"), "--memory", "64M", "--shutdown-timeout", "60"});
   p.close_stdin();
   ASSERT_TRUE(p.wait_for_output("idle payload running", 20s)) << p.tail();
   p.send_signal(SIGINT);
@@ -127,9 +128,9 @@ TEST_F(NativeTest, SecondSignalStopsAtOnce) {
 
 TEST_F(NativeTest, ConsoleFileAndUnixSocket) {
   std::string log = temp_path("console.log");
-  auto r = run({kVmkit, "run", "--kernel", payload("hello"), "--memory", "64M", "--console",
-                "file:" + log},
-               20s);
+  auto r = run(
+      {kVmkit, "run", "--kernel", payload("hello"), "--memory", "64M", "--console", "file:" + log},
+      20s);
   ASSERT_TRUE(r.exit_code);
   EXPECT_EQ(*r.exit_code, 0) << r.err;
   std::ifstream in(log);
@@ -138,9 +139,9 @@ TEST_F(NativeTest, ConsoleFileAndUnixSocket) {
   ::unlink(log.c_str());
 
   std::string sock = temp_path("console.sock");
-  r = run({kVmkit, "run", "--kernel", payload("hello"), "--memory", "64M", "--console",
-           "unix:" + sock},
-          20s);
+  r = run(
+      {kVmkit, "run", "--kernel", payload("hello"), "--memory", "64M", "--console", "unix:" + sock},
+      20s);
   ASSERT_TRUE(r.exit_code);
   EXPECT_EQ(*r.exit_code, 0) << r.err;
   struct stat st {};
@@ -204,9 +205,7 @@ void expect_one_line_error(const RunResult& r, const std::string& needle, int co
 
 TEST_F(NativeTest, BadInput) {
   std::string junk = temp_path("junk"), truncated = temp_path("truncated");
-  {
-    std::ofstream(junk) << "this is not a kernel";
-  }
+  { std::ofstream(junk) << "this is not a kernel"; }
   expect_one_line_error(run({kVmkit, "run", "--kernel", "/nonexistent/vmlinuz"}, 10s),
                         "kernel /nonexistent/vmlinuz: No such file or directory");
   expect_one_line_error(run({kVmkit, "run", "--kernel", junk}, 10s), "not a bzImage");
@@ -222,16 +221,15 @@ TEST_F(NativeTest, BadInput) {
                         "more than KVM allows");
   expect_one_line_error(run({kVmkit, "run", "--kernel", payload("hello"), "--bogus"}, 10s),
                         "--bogus", 2);
-  expect_one_line_error(run({kVmkit, "run", "--kernel", payload("hello"), "--console",
-                             "file:/nonexistent-dir/log"},
-                            10s),
-                        "console file: /nonexistent-dir/log: No such file or directory");
+  expect_one_line_error(
+      run({kVmkit, "run", "--kernel", payload("hello"), "--console", "file:/nonexistent-dir/log"},
+          10s),
+      "console file: /nonexistent-dir/log: No such file or directory");
   expect_one_line_error(run({kVmkit, "run", "--kernel", payload("hello"), "--console", "tty"}, 10s),
                         "expected stdio, pty, file:PATH, unix:PATH or none");
-  expect_one_line_error(run({kVmkit, "run", "--kernel", payload("hello"), "--initrd",
-                             "/nonexistent/initrd"},
-                            10s),
-                        "initrd /nonexistent/initrd");
+  expect_one_line_error(
+      run({kVmkit, "run", "--kernel", payload("hello"), "--initrd", "/nonexistent/initrd"}, 10s),
+      "initrd /nonexistent/initrd");
   ::unlink(junk.c_str());
 }
 
@@ -243,13 +241,13 @@ TEST_F(NativeTest, TruncatedKernelAndOversizedInitrd) {
     std::string image(0x1000, '\0');
     auto put16 = [&](size_t off, uint16_t v) { std::memcpy(&image[off], &v, 2); };
     auto put32 = [&](size_t off, uint32_t v) { std::memcpy(&image[off], &v, 4); };
-    image[0x1f1] = 4;                // setup_sects
-    put32(0x1f4, 0x10000);           // syssize (16-byte units): 1 MiB
-    put16(0x1fe, 0xaa55);            // boot_flag
-    put32(0x202, 0x53726448);        // "HdrS"
-    put16(0x206, 0x020f);            // protocol 2.15
-    image[0x211] = 1;                // LOADED_HIGH
-    put16(0x236, 1);                 // XLF_KERNEL_64
+    image[0x1f1] = 4;          // setup_sects
+    put32(0x1f4, 0x10000);     // syssize (16-byte units): 1 MiB
+    put16(0x1fe, 0xaa55);      // boot_flag
+    put32(0x202, 0x53726448);  // "HdrS"
+    put16(0x206, 0x020f);      // protocol 2.15
+    image[0x211] = 1;          // LOADED_HIGH
+    put16(0x236, 1);           // XLF_KERNEL_64
     std::ofstream(truncated, std::ios::binary) << image;
   }
   expect_one_line_error(run({kVmkit, "run", "--kernel", truncated}, 10s), "truncated bzImage");
@@ -259,10 +257,10 @@ TEST_F(NativeTest, TruncatedKernelAndOversizedInitrd) {
     f.seekp(100 << 20);
     f.put('\0');
   }
-  expect_one_line_error(run({kVmkit, "run", "--kernel", payload("hello"), "--memory", "64M",
-                             "--initrd", big_initrd},
-                            10s),
-                        "does not fit in guest memory");
+  expect_one_line_error(
+      run({kVmkit, "run", "--kernel", payload("hello"), "--memory", "64M", "--initrd", big_initrd},
+          10s),
+      "does not fit in guest memory");
   ::unlink(truncated.c_str());
   ::unlink(big_initrd.c_str());
 }

@@ -114,9 +114,10 @@ Result<InitrdPlacement> place_initrd(const LoadedKernel& kernel, uint64_t initrd
   }
   uint64_t lowest = align_up(kernel.end, 4096);
   if (initrd_size > limit || align_down(limit - initrd_size, 4096) < lowest) {
-    return Error(fmt::format("initrd of {} MiB does not fit in guest memory between the kernel "
-                             "(ends at {} MiB) and {} MiB: give the guest more memory",
-                             (initrd_size + (1 << 20) - 1) >> 20, lowest >> 20, limit >> 20));
+    return Error(
+        fmt::format("initrd of {} MiB does not fit in guest memory between the kernel "
+                    "(ends at {} MiB) and {} MiB: give the guest more memory",
+                    (initrd_size + (1 << 20) - 1) >> 20, lowest >> 20, limit >> 20));
   }
   return InitrdPlacement{align_down(limit - initrd_size, 4096), initrd_size};
 }

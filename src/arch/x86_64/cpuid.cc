@@ -18,8 +18,7 @@ uint32_t id_bits(uint32_t count) {
 
 }  // namespace
 
-const kvm_cpuid_entry2* find_cpuid(const CpuidEntries& entries, uint32_t function,
-                                   uint32_t index) {
+const kvm_cpuid_entry2* find_cpuid(const CpuidEntries& entries, uint32_t function, uint32_t index) {
   for (const auto& e : entries) {
     if (e.function == function &&
         (!(e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e.index == index)) {
@@ -106,9 +105,9 @@ CpuidEntries build_vcpu_cpuid(const CpuidEntries& supported, uint32_t index, uin
         break;
       case 0x8000001e:
         if (vendor == CpuVendor::kAmd) {
-          e.eax = index;        // extended APIC ID
+          e.eax = index;         // extended APIC ID
           e.ebx = index & 0xff;  // core ID, one thread per core
-          e.ecx = 0;            // node 0, one node per package
+          e.ecx = 0;             // node 0, one node per package
         }
         break;
       default:

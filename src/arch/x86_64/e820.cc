@@ -6,7 +6,9 @@
 
 namespace vmkit::x86 {
 
-uint64_t low_ram_end(uint64_t memory_size) { return std::min(memory_size, kLowRamMax); }
+uint64_t low_ram_end(uint64_t memory_size) {
+  return std::min(memory_size, kLowRamMax);
+}
 
 std::vector<GuestRegionSpec> ram_regions(uint64_t memory_size) {
   std::vector<GuestRegionSpec> regions;

@@ -44,9 +44,10 @@ Result<LoadedKernel> load_bzimage(const GuestMemory& mem, std::span<const uint8_
     }
   }
   if (!range_within(load, reserve, ram_end)) {
-    return Error(fmt::format("kernel needs {} MiB from {:#x} but guest RAM below 3 GiB ends at "
-                             "{:#x}: give the guest more memory",
-                             (reserve + (1 << 20) - 1) >> 20, load, ram_end));
+    return Error(
+        fmt::format("kernel needs {} MiB from {:#x} but guest RAM below 3 GiB ends at "
+                    "{:#x}: give the guest more memory",
+                    (reserve + (1 << 20) - 1) >> 20, load, ram_end));
   }
   TRY(mem.write(GuestAddress(load), payload));
   LoadedKernel k;
@@ -61,8 +62,8 @@ Result<LoadedKernel> load_bzimage(const GuestMemory& mem, std::span<const uint8_
 Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_t> image,
                                   uint64_t ram_end) {
   Elf64_Ehdr eh;
-  if (!read_at(image, 0, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+  if (!read_at(image, 0, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+      eh.e_phentsize != sizeof(Elf64_Phdr)) {
     return Error("kernel: not an x86-64 ELF64 image");
   }
   bool have_entry = false;
@@ -112,8 +113,9 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
     }
   }
   if (!have_entry) {
-    return Error("kernel: ELF image has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build "
-                 "with CONFIG_PVH=y or use a bzImage");
+    return Error(
+        "kernel: ELF image has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build "
+        "with CONFIG_PVH=y or use a bzImage");
   }
   if (highest == 0) return Error("kernel: ELF image has no loadable segments");
   if (entry < lowest || entry >= highest) {
@@ -139,9 +141,10 @@ Result<SetupHeader> parse_setup_header(std::span<const uint8_t> image) {
     return Error("kernel: not a bzImage (no boot flag 0xAA55 / \"HdrS\" signature)");
   }
   if (hdr.version < 0x020c || !(hdr.xloadflags & kXlfKernel64)) {
-    return Error(fmt::format("kernel: boot protocol {}.{} has no 64-bit entry (need 2.12+ "
-                             "with XLF_KERNEL_64)",
-                             hdr.version >> 8, hdr.version & 0xff));
+    return Error(
+        fmt::format("kernel: boot protocol {}.{} has no 64-bit entry (need 2.12+ "
+                    "with XLF_KERNEL_64)",
+                    hdr.version >> 8, hdr.version & 0xff));
   }
   if (!(hdr.loadflags & kLoadedHigh)) return Error("kernel: zImage (not loaded high) unsupported");
   uint64_t setup_size = (uint64_t{hdr.setup_sects ? hdr.setup_sects : 4u} + 1) * 512;

@@ -22,8 +22,8 @@ struct LoadedKernel {
   BootProtocol protocol = BootProtocol::kLinux64;
   uint64_t entry = 0;
   uint64_t load_address = 0;
-  uint64_t end = 0;                    // first byte after the kernel's reserved area
-  std::optional<SetupHeader> header;   // bzImage only
+  uint64_t end = 0;                   // first byte after the kernel's reserved area
+  std::optional<SetupHeader> header;  // bzImage only
 };
 
 // Validates a bzImage's setup header (boot flag, "HdrS", protocol >= 2.12 with 64-bit entry,

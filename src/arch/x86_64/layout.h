@@ -64,7 +64,7 @@ inline constexpr uint16_t kPostCodePort = 0x80;
 inline constexpr uint16_t kPciConfigAddressPort = 0xcf8;  // 0xcf8-0xcff
 
 // ACPI fixed hardware (PM1a event block: status + enable; PM1a control block).
-inline constexpr uint16_t kAcpiPm1aEventPort = 0x600;  // 4 bytes
+inline constexpr uint16_t kAcpiPm1aEventPort = 0x600;    // 4 bytes
 inline constexpr uint16_t kAcpiPm1aControlPort = 0x604;  // 2 bytes
 inline constexpr uint32_t kAcpiSciIrq = 9;
 inline constexpr uint8_t kAcpiS5SleepType = 5;  // SLP_TYP value for S5 in \_S5 and PM1_CNT

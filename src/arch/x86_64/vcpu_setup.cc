@@ -45,23 +45,25 @@ uint32_t read_apic_reg(const kvm_lapic_state& lapic, uint32_t offset) {
 void write_apic_reg(kvm_lapic_state& lapic, uint32_t offset, uint32_t v) {
   std::memcpy(lapic.regs + offset, &v, 4);
 }
-uint32_t set_delivery_mode(uint32_t reg, uint32_t mode) { return (reg & ~0x700u) | (mode << 8); }
+uint32_t set_delivery_mode(uint32_t reg, uint32_t mode) {
+  return (reg & ~0x700u) | (mode << 8);
+}
 
 }  // namespace
 
 std::vector<MsrValue> boot_msrs(const std::vector<uint32_t>& supported_msrs) {
   const std::vector<MsrValue> wanted = {
-      {0x174, 0},                       // IA32_SYSENTER_CS
-      {0x175, 0},                       // IA32_SYSENTER_ESP
-      {0x176, 0},                       // IA32_SYSENTER_EIP
-      {0xc0000081, 0},                  // STAR
-      {0xc0000082, 0},                  // LSTAR
-      {0xc0000083, 0},                  // CSTAR
-      {0xc0000084, 0},                  // SYSCALL_MASK
-      {0xc0000102, 0},                  // KERNEL_GS_BASE
-      {0x10, 0},                        // IA32_TSC
-      {0x1a0, 1},                       // IA32_MISC_ENABLE: fast strings
-      {0x2ff, (1u << 11) | 6},          // MTRRdefType: enabled, default write-back
+      {0x174, 0},               // IA32_SYSENTER_CS
+      {0x175, 0},               // IA32_SYSENTER_ESP
+      {0x176, 0},               // IA32_SYSENTER_EIP
+      {0xc0000081, 0},          // STAR
+      {0xc0000082, 0},          // LSTAR
+      {0xc0000083, 0},          // CSTAR
+      {0xc0000084, 0},          // SYSCALL_MASK
+      {0xc0000102, 0},          // KERNEL_GS_BASE
+      {0x10, 0},                // IA32_TSC
+      {0x1a0, 1},               // IA32_MISC_ENABLE: fast strings
+      {0x2ff, (1u << 11) | 6},  // MTRRdefType: enabled, default write-back
   };
   std::vector<MsrValue> out;
   for (const auto& m : wanted) {

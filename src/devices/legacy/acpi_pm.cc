@@ -10,8 +10,8 @@ constexpr uint16_t kStatusBits = 0x8f31;  // the PM1 status bits defined by ACPI
 void AcpiPm::read(uint64_t offset, std::span<uint8_t> data) {
   std::lock_guard lock(mutex_);
   uint8_t regs[kSize] = {
-      static_cast<uint8_t>(status_), static_cast<uint8_t>(status_ >> 8),
-      static_cast<uint8_t>(enable_), static_cast<uint8_t>(enable_ >> 8),
+      static_cast<uint8_t>(status_),  static_cast<uint8_t>(status_ >> 8),
+      static_cast<uint8_t>(enable_),  static_cast<uint8_t>(enable_ >> 8),
       static_cast<uint8_t>(control_), static_cast<uint8_t>(control_ >> 8),
   };
   for (size_t i = 0; i < data.size(); ++i) data[i] = offset + i < kSize ? regs[offset + i] : 0;

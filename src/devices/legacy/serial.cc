@@ -139,8 +139,8 @@ void Serial::write_register(uint64_t offset, uint8_t value) {
 }
 
 void Serial::update_irq() {
-  bool level = ((ier_ & kIerRxAvailable) && !rx_.empty()) ||
-               ((ier_ & kIerThrEmpty) && thr_empty_pending_);
+  bool level =
+      ((ier_ & kIerRxAvailable) && !rx_.empty()) || ((ier_ & kIerThrEmpty) && thr_empty_pending_);
   if (level != irq_level_) {
     irq_level_ = level;
     if (irq_) irq_->set_level(level);

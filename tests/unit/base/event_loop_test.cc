@@ -12,10 +12,12 @@ TEST(EventLoop, DispatchesAndStops) {
   auto loop = EventLoop::create().value();
   auto efd = EventFd::create().value();
   int fired = 0;
-  ASSERT_TRUE(loop->add(efd.fd(), EPOLLIN, [&](uint32_t) {
-                    efd.consume();
-                    if (++fired == 3) loop->stop();
-                  }).ok());
+  ASSERT_TRUE(loop->add(efd.fd(), EPOLLIN,
+                        [&](uint32_t) {
+                          efd.consume();
+                          if (++fired == 3) loop->stop();
+                        })
+                  .ok());
   std::thread producer([&] {
     for (int i = 0; i < 3; ++i) {
       (void)efd.signal();

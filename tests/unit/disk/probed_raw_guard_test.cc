@@ -11,7 +11,9 @@
 namespace vmkit {
 namespace {
 
-iovec iov_of(std::string& s) { return iovec{s.data(), s.size()}; }
+iovec iov_of(std::string& s) {
+  return iovec{s.data(), s.size()};
+}
 
 TEST(ProbedRawGuard, RecognisesMagicWrites) {
   std::string header = "QFI\xfb\x00\x00\x00\x03";

@@ -25,10 +25,10 @@ TEST(GuestMemory, ReadWriteObjects) {
 
 TEST(GuestMemory, RejectsOutOfRange) {
   auto mem = two_regions();
-  EXPECT_FALSE(mem.read_obj<uint32_t>(GuestAddress(0x10000)).ok());         // in the hole
-  EXPECT_FALSE(mem.read_obj<uint64_t>(GuestAddress(0xfffc)).ok());          // straddles end
-  EXPECT_FALSE(mem.read_obj<uint32_t>(GuestAddress(0x110000)).ok());        // past the end
-  EXPECT_FALSE(mem.span(GuestAddress(0xfff0), 0x100020).ok());              // spans the hole
+  EXPECT_FALSE(mem.read_obj<uint32_t>(GuestAddress(0x10000)).ok());   // in the hole
+  EXPECT_FALSE(mem.read_obj<uint64_t>(GuestAddress(0xfffc)).ok());    // straddles end
+  EXPECT_FALSE(mem.read_obj<uint32_t>(GuestAddress(0x110000)).ok());  // past the end
+  EXPECT_FALSE(mem.span(GuestAddress(0xfff0), 0x100020).ok());        // spans the hole
   EXPECT_FALSE(mem.span(GuestAddress(0x100), std::numeric_limits<uint64_t>::max()).ok());
   EXPECT_FALSE(mem.span(GuestAddress(std::numeric_limits<uint64_t>::max()), 2).ok());
   EXPECT_FALSE(mem.is_valid_range(GuestAddress(0xffff), 2));

@@ -118,18 +118,21 @@ TEST(BootStructures, ZeroPageHasCmdlineInitrdE820AndRsdp) {
   setup.initrd = InitrdPlacement{0x3000000, 0x1234};
   setup.rsdp_address = kAcpiStart;
   ASSERT_TRUE(write_boot_structures(mem, k, setup).ok());
-  auto zp_hdr = mem.read_obj<SetupHeader>(GuestAddress(kZeroPageAddress + kSetupHeaderOffset)).value();
+  auto zp_hdr =
+      mem.read_obj<SetupHeader>(GuestAddress(kZeroPageAddress + kSetupHeaderOffset)).value();
   EXPECT_EQ(zp_hdr.cmd_line_ptr, kCmdlineAddress);
   EXPECT_EQ(zp_hdr.ramdisk_image, 0x3000000u);
   EXPECT_EQ(zp_hdr.ramdisk_size, 0x1234u);
   EXPECT_EQ(zp_hdr.type_of_loader, 0xff);
   EXPECT_EQ(mem.read_obj<uint8_t>(GuestAddress(kZeroPageAddress + ZeroPage::kE820Entries)).value(),
             4);
-  EXPECT_EQ(mem.read_obj<uint64_t>(GuestAddress(kZeroPageAddress + ZeroPage::kAcpiRsdpAddr)).value(),
-            kAcpiStart);
+  EXPECT_EQ(
+      mem.read_obj<uint64_t>(GuestAddress(kZeroPageAddress + ZeroPage::kAcpiRsdpAddr)).value(),
+      kAcpiStart);
   char cmdline[32] = {};
-  ASSERT_TRUE(mem.read(GuestAddress(kCmdlineAddress),
-                       std::span(reinterpret_cast<uint8_t*>(cmdline), 20)).ok());
+  ASSERT_TRUE(
+      mem.read(GuestAddress(kCmdlineAddress), std::span(reinterpret_cast<uint8_t*>(cmdline), 20))
+          .ok());
   EXPECT_STREQ(cmdline, "console=ttyS0 quiet");
 
   setup.cmdline = std::string(3000, 'x');  // longer than cmdline_size

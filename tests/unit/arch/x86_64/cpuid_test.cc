@@ -44,18 +44,18 @@ TEST(Cpuid, TopologyIntel) {
   EXPECT_EQ(cpu_vendor(s), CpuVendor::kIntel);
   auto c = build_vcpu_cpuid(s, 2, 4);
   auto* l1 = find_cpuid(c, 1);
-  EXPECT_EQ(l1->ebx >> 24, 2u);             // APIC ID
-  EXPECT_EQ((l1->ebx >> 16) & 0xff, 4u);    // logical processors per package
-  EXPECT_EQ(l1->ebx & 0xffff, 0x0800u);     // preserved
-  EXPECT_TRUE(l1->ecx & (1u << 31));        // hypervisor
-  EXPECT_TRUE(l1->edx & (1u << 28));        // HTT
+  EXPECT_EQ(l1->ebx >> 24, 2u);                // APIC ID
+  EXPECT_EQ((l1->ebx >> 16) & 0xff, 4u);       // logical processors per package
+  EXPECT_EQ(l1->ebx & 0xffff, 0x0800u);        // preserved
+  EXPECT_TRUE(l1->ecx & (1u << 31));           // hypervisor
+  EXPECT_TRUE(l1->edx & (1u << 28));           // HTT
   EXPECT_EQ(find_cpuid(c, 4)->eax >> 26, 3u);  // cores - 1
   auto* smt = find_cpuid(c, 0xb, 0);
   auto* core = find_cpuid(c, 0xb, 1);
   EXPECT_EQ(smt->ebx, 1u);
   EXPECT_EQ(core->ebx, 4u);
-  EXPECT_EQ(core->eax, 2u);  // shift to the package ID
-  EXPECT_EQ(core->edx, 2u);  // x2APIC ID
+  EXPECT_EQ(core->eax, 2u);            // shift to the package ID
+  EXPECT_EQ(core->edx, 2u);            // x2APIC ID
   EXPECT_FALSE(l1->ecx & (1u << 24));  // TSC deadline only when asked
   EXPECT_TRUE(find_cpuid(build_vcpu_cpuid(s, 0, 1, {.tsc_deadline = true}), 1)->ecx & (1u << 24));
   // The paravirt leaves pass through.

@@ -33,7 +33,9 @@ std::vector<uint8_t> make_bzimage(size_t payload, uint16_t version = 0x020f) {
   return image;
 }
 
-GuestMemory ram(uint64_t size) { return GuestMemory::create({{GuestAddress(0), size}}).value(); }
+GuestMemory ram(uint64_t size) {
+  return GuestMemory::create({{GuestAddress(0), size}}).value();
+}
 
 TEST(SetupHeader, AcceptsValidImage) {
   auto image = make_bzimage(0x1000);

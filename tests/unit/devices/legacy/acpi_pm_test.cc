@@ -34,7 +34,7 @@ TEST(AcpiPm, PowerButtonRaisesSciWhenEnabled) {
 TEST(AcpiPm, SleepS5PowersOffOtherStatesDoNot) {
   int poweroffs = 0;
   AcpiPm pm(nullptr, 5, [&] { poweroffs++; });
-  EXPECT_EQ(rd16(pm, 4) & 1, 1);  // SCI_EN: ACPI mode
+  EXPECT_EQ(rd16(pm, 4) & 1, 1);       // SCI_EN: ACPI mode
   wr16(pm, 4, (3 << 10) | (1 << 13));  // S3: not supported, ignored
   EXPECT_EQ(poweroffs, 0);
   wr16(pm, 4, (5 << 10));  // SLP_TYP without SLP_EN

@@ -29,7 +29,7 @@ TEST(Rtc, ReportsHostTimeInBcd) {
   EXPECT_EQ(cmos(rtc, 0x08), 0x11);
   EXPECT_EQ(cmos(rtc, 0x09), 0x26);
   EXPECT_EQ(cmos(rtc, 0x32), 0x20);
-  EXPECT_EQ(cmos(rtc, 0x06), 0x01);  // Sunday = 1
+  EXPECT_EQ(cmos(rtc, 0x06), 0x01);         // Sunday = 1
   EXPECT_EQ(cmos(rtc, 0x0d) & 0x80, 0x80);  // valid RAM and time
   EXPECT_EQ(cmos(rtc, 0x0a) & 0x80, 0);     // no update in progress
   now += 10;
