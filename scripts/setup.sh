@@ -36,6 +36,8 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 export DEBIAN_FRONTEND=noninteractive
+# The guest kernels come from apt's lists too: a machine without them needs an update.
+apt-cache show linux-image-amd64 >/dev/null 2>&1 || update=1
 if [ ${#missing[@]} -gt 0 ] || [ -n "$update" ]; then
   echo "setup.sh: apt-get update"
   $sudo apt-get update -q
