@@ -30,7 +30,7 @@ root=$(cd "$here/../.." && pwd)
 . "$root/guest/lib.sh"
 
 build=$root/build runs=3 seconds=10 size=1G formats=raw,qcow2,qcow2-prealloc monitors=vmkit,qemu
-host_fio=1 flavour=cloud qemu_aio= out=$root/bench/disk/last-run.md
+host_fio=1 flavour=cloud qemu_aio='' out=$root/bench/disk/last-run.md
 args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in

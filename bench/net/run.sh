@@ -208,7 +208,7 @@ elapsed=$(awk -v s="$start_all" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (e
 
 median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
-figures=(rx,1 rx,4 tx,1 tx,4 p50 p99 tps)
+figures=("rx,1" "rx,4" "tx,1" "tx,4" p50 p99 tps)
 declare -A med
 for s in "${wanted[@]}"; do
   for f in "${figures[@]}"; do med[$s,$f]=$(median <<<"${result[$s,$f]:-}"); done
