@@ -170,18 +170,24 @@ host_run() {
 }
 
 declare -A values   # values[system,format,figure] = "v1 v2 ..."
+declare -A by_run   # by_run[system,format,figure,run] = v
 declare -A failed retried
+# keep SYSTEM FORMAT FIGURE VALUE (for the current $run)
+keep() {
+  values[$1,$2,$3]+="$4 "
+  by_run[$1,$2,$3,$run]=$4
+}
 # record SYSTEM FORMAT < GBENCH lines
 record() {
   local sys=$1 fmt=$2 tag job rkb riops wkb wiops p50 p99
   while read -r tag job rkb riops wkb wiops p50 p99; do
     [ "$tag" = GBENCH ] || continue
     case $job in
-      randread) values[$sys,$fmt,rr]+="$riops " ;;
-      randwrite) values[$sys,$fmt,rw]+="$wiops " ;;
-      read) values[$sys,$fmt,sr]+="$(awk -v k="$rkb" 'BEGIN { printf "%.1f", k / 1024 }') " ;;
-      write) values[$sys,$fmt,sw]+="$(awk -v k="$wkb" 'BEGIN { printf "%.1f", k / 1024 }') " ;;
-      lat) values[$sys,$fmt,p50]+="$p50 " values[$sys,$fmt,p99]+="$p99 " ;;
+      randread) keep "$sys" "$fmt" rr "$riops" ;;
+      randwrite) keep "$sys" "$fmt" rw "$wiops" ;;
+      read) keep "$sys" "$fmt" sr "$(awk -v k="$rkb" 'BEGIN { printf "%.1f", k / 1024 }')" ;;
+      write) keep "$sys" "$fmt" sw "$(awk -v k="$wkb" 'BEGIN { printf "%.1f", k / 1024 }')" ;;
+      lat) keep "$sys" "$fmt" p50 "$p50"; keep "$sys" "$fmt" p99 "$p99" ;;
     esac
     log "  $sys/$fmt $job: read ${rkb} KiB/s ${riops} IOPS, write ${wkb} KiB/s ${wiops} IOPS, p50 ${p50} p99 ${p99} us"
   done
@@ -216,13 +222,23 @@ elapsed=$(awk -v s="$start_all" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (e
 median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 count() { tr ' ' '\n' | grep -c . || true; }
+# paired FORMAT FIGURE: median over runs of vmkit/QEMU of the same run (the load drifts between
+# runs; the two boots of one run are a minute apart).
+paired() {
+  local r out=
+  for ((r = 1; r <= runs; r++)); do
+    [ -n "${by_run[vmkit,$1,$2,$r]:-}" ] && [ -n "${by_run[qemu,$1,$2,$r]:-}" ] || continue
+    out+="$(ratio "${by_run[vmkit,$1,$2,$r]}" "${by_run[qemu,$1,$2,$r]}") "
+  done
+  median <<<"$out"
+}
 
 {
   echo "Disk benchmark, $(date -u +%Y-%m-%dT%H:%MZ), nested test host ($(nproc) vCPUs, $(uname -r)), 1-vCPU 512 MiB guests, kernel $flavour, ${seconds} s per fio job, $size disk on tmpfs, median of $runs runs ($elapsed min in all)"
   echo "QEMU: -M q35, virtio-blk-pci with an iothread, num-queues=1, $qemu_cache; vmkit: cache=$vmkit_cache; host: fio on a raw file, direct=$direct"
   echo
-  echo "| format | figure | vmkit | QEMU | vmkit/QEMU | host (raw file) |"
-  echo "|---|---|---|---|---|---|"
+  echo "| format | figure | vmkit | QEMU | vmkit/QEMU | per-run vmkit/QEMU, median | host (raw file) |"
+  echo "|---|---|---|---|---|---|---|"
   for format in "${format_list[@]}"; do
     for f in rr:"4k randread IOPS (QD32)" rw:"4k randwrite IOPS (QD32)" sr:"1M read MiB/s" \
              sw:"1M write MiB/s" p50:"4k read QD1 p50 us" p99:"4k read QD1 p99 us"; do
@@ -230,7 +246,7 @@ count() { tr ' ' '\n' | grep -c . || true; }
       v=$(median <<<"${values[vmkit,$format,$key]:-}")
       q=$(median <<<"${values[qemu,$format,$key]:-}")
       h=$(median <<<"${values[host,raw,$key]:-}")
-      echo "| $format | $label | $v | $q | $(ratio "$v" "$q") | $h |"
+      echo "| $format | $label | $v | $q | $(ratio "$v" "$q") | $(paired "$format" "$key") | $h |"
     done
   done
   echo
