@@ -12,12 +12,12 @@ namespace {
 TEST(E820, SmallGuest) {
   auto map = build_e820(512ull << 20);
   ASSERT_EQ(map.size(), 4u);
-  EXPECT_EQ(map[0].addr, 0u);
-  EXPECT_EQ(map[0].size, kEbdaStart);
-  EXPECT_EQ(map[0].type, kE820Ram);
-  EXPECT_EQ(map[2].type, kE820Reserved);  // ACPI + BIOS area
-  EXPECT_EQ(map[3].addr, kHighMemoryStart);
-  EXPECT_EQ(map[3].addr + map[3].size, 512ull << 20);
+  EXPECT_EQ(+map[0].addr, 0u);
+  EXPECT_EQ(+map[0].size, kEbdaStart);
+  EXPECT_EQ(+map[0].type, kE820Ram);
+  EXPECT_EQ(+map[2].type, kE820Reserved);  // ACPI + BIOS area
+  EXPECT_EQ(+map[3].addr, kHighMemoryStart);
+  EXPECT_EQ(+map[3].addr + map[3].size, 512ull << 20);
   auto regions = ram_regions(512ull << 20);
   ASSERT_EQ(regions.size(), 1u);
 }
@@ -26,9 +26,9 @@ TEST(E820, LargeGuestSplitsAroundPciHole) {
   uint64_t size = 6ull << 30;
   auto map = build_e820(size);
   ASSERT_EQ(map.size(), 5u);
-  EXPECT_EQ(map[3].addr + map[3].size, kLowRamMax);
-  EXPECT_EQ(map[4].addr, kFourGiB);
-  EXPECT_EQ(map[4].size, size - kLowRamMax);
+  EXPECT_EQ(+map[3].addr + map[3].size, kLowRamMax);
+  EXPECT_EQ(+map[4].addr, kFourGiB);
+  EXPECT_EQ(+map[4].size, size - kLowRamMax);
   auto regions = ram_regions(size);
   ASSERT_EQ(regions.size(), 2u);
   EXPECT_EQ(regions[1].start.value(), kFourGiB);
@@ -120,10 +120,10 @@ TEST(BootStructures, ZeroPageHasCmdlineInitrdE820AndRsdp) {
   ASSERT_TRUE(write_boot_structures(mem, k, setup).ok());
   auto zp_hdr =
       mem.read_obj<SetupHeader>(GuestAddress(kZeroPageAddress + kSetupHeaderOffset)).value();
-  EXPECT_EQ(zp_hdr.cmd_line_ptr, kCmdlineAddress);
-  EXPECT_EQ(zp_hdr.ramdisk_image, 0x3000000u);
-  EXPECT_EQ(zp_hdr.ramdisk_size, 0x1234u);
-  EXPECT_EQ(zp_hdr.type_of_loader, 0xff);
+  EXPECT_EQ(+zp_hdr.cmd_line_ptr, kCmdlineAddress);
+  EXPECT_EQ(+zp_hdr.ramdisk_image, 0x3000000u);
+  EXPECT_EQ(+zp_hdr.ramdisk_size, 0x1234u);
+  EXPECT_EQ(+zp_hdr.type_of_loader, 0xff);
   EXPECT_EQ(mem.read_obj<uint8_t>(GuestAddress(kZeroPageAddress + ZeroPage::kE820Entries)).value(),
             4);
   EXPECT_EQ(

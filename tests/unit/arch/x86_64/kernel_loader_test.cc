@@ -41,7 +41,7 @@ TEST(SetupHeader, AcceptsValidImage) {
   auto image = make_bzimage(0x1000);
   auto h = parse_setup_header(image);
   ASSERT_TRUE(h.ok()) << h.error().message();
-  EXPECT_EQ(h->version, 0x020f);
+  EXPECT_EQ(+h->version, 0x020f);  // + copies the packed field
 }
 
 TEST(SetupHeader, RejectsBadImages) {
