@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
     *) names+=("$1"); shift ;;
   esac
 done
+build=$(cd "$build" 2>/dev/null && pwd) || die "no fuzz build directory (see --help)"
 if [ ${#names[@]} -eq 0 ]; then
   for dir in "$root"/fuzz/*/; do
     [ -f "$dir/CMakeLists.txt" ] && names+=("$(basename "$dir")")
