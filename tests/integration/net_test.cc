@@ -17,6 +17,7 @@
 
 #include "../unit/net/testing/netns.h"
 #include "harness/guest_test.h"
+#include "harness/host_tools.h"
 
 namespace vmkit::guest_test {
 namespace {
@@ -29,30 +30,6 @@ std::string cache_dir() {
   if (c != nullptr && *c) return c;
   const char* home = std::getenv("HOME");
   return std::string(home != nullptr ? home : "/root") + "/.cache/vmkit";
-}
-
-// Runs a shell command; its output (stdout and stderr) and exit status.
-struct ShellResult {
-  int status = -1;
-  std::string output;
-};
-ShellResult shell(const std::string& command) {
-  ShellResult r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-Status shell_ok(const std::string& command) {
-  ShellResult r = shell(command);
-  if (r.status != 0) {
-    return Error(fmt::format("`{}` exited {}: {}", command, r.status, r.output));
-  }
-  return ok_status();
 }
 
 class NetTest : public GuestTest, public ::testing::WithParamInterface<Monitor> {
@@ -78,7 +55,7 @@ class NetTest : public GuestTest, public ::testing::WithParamInterface<Monitor> 
   void TearDown() override {
     if (!disk_.empty()) ::unlink(disk_.c_str());
     // The namespace's destructor kills nothing: stop what the test started in it first.
-    (void)shell(fmt::format("ip netns pids {} | xargs -r kill -KILL", ns_.name()));
+    (void)host_shell(fmt::format("ip netns pids {} | xargs -r kill -KILL", ns_.name()));
   }
 
   // The monitor's command line with one network card, run inside the test's namespace.
@@ -116,31 +93,31 @@ std::string monitor_name(const ::testing::TestParamInfo<Monitor>& info) {
 
 TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
   const std::string tap = "vmkt0";
-  ASSERT_TRUE(shell_ok(fmt::format("ip netns exec {0} ip tuntap add dev {1} mode tap && "
-                                   "ip netns exec {0} ip addr add 10.20.0.1/24 dev {1} && "
-                                   "ip netns exec {0} ip link set {1} up",
-                                   ns_.name(), tap))
+  ASSERT_TRUE(host_shell_ok(fmt::format("ip netns exec {0} ip tuntap add dev {1} mode tap && "
+                                        "ip netns exec {0} ip addr add 10.20.0.1/24 dev {1} && "
+                                        "ip netns exec {0} ip link set {1} up",
+                                        ns_.name(), tap))
                   .ok());
   // A DHCP server on the host side of the tap (busybox udhcpd), leasing 10.20.0.2.
   std::string dir = fmt::format("/var/tmp/vmkit-net-it-{}", ::getpid());
-  ASSERT_TRUE(shell_ok("mkdir -p " + dir).ok());
+  ASSERT_TRUE(host_shell_ok("mkdir -p " + dir).ok());
   {
     std::ofstream conf(dir + "/udhcpd.conf");
     conf << "interface " << tap << "\nstart 10.20.0.2\nend 10.20.0.2\nmax_leases 1\n"
          << "lease_file " << dir << "/leases\npidfile " << dir << "/udhcpd.pid\n"
          << "option subnet 255.255.255.0\noption router 10.20.0.1\n";
   }
-  ASSERT_TRUE(shell_ok(fmt::format("touch {0}/leases && ip netns exec {1} busybox udhcpd "
-                                   "{0}/udhcpd.conf </dev/null >/dev/null 2>&1",
-                                   dir, ns_.name()))
+  ASSERT_TRUE(host_shell_ok(fmt::format("touch {0}/leases && ip netns exec {1} busybox udhcpd "
+                                        "{0}/udhcpd.conf </dev/null >/dev/null 2>&1",
+                                        dir, ns_.name()))
                   .ok());
-  ASSERT_TRUE(shell_ok(fmt::format("head -c 16M /dev/urandom > {}/to-guest", dir)).ok());
-  std::string sum = shell(fmt::format("sha256sum < {}/to-guest | cut -d' ' -f1", dir)).output;
+  ASSERT_TRUE(host_shell_ok(fmt::format("head -c 16M /dev/urandom > {}/to-guest", dir)).ok());
+  std::string sum = host_shell(fmt::format("sha256sum < {}/to-guest | cut -d' ' -f1", dir)).output;
   sum = sum.substr(0, 64);
 
   std::string lease, identity, ping, received, from_guest;
   bool ok = run_guest_scenario([&](GuestAttempt& attempt) -> Status {
-    (void)shell(fmt::format("rm -f {}/from-guest", dir));
+    (void)host_shell(fmt::format("rm -f {}/from-guest", dir));
     GuestProcess* guest = TRY(boot(attempt, command(fmt::format("tap,ifname={},mac={}", tap, kMac),
                                                     fmt::format("tap,id=n0,ifname={},script=no,"
                                                                 "downscript=no,vhost=off",
@@ -152,9 +129,9 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
     // Host -> guest.
     TRY(guest->run_ok("(busybox nc -l -p 5000 > /tmp/in &) ; sleep 1", kCommandTimeout));
     TRY(
-        shell_ok(fmt::format("timeout 120 ip netns exec {} socat -u FILE:{}/to-guest "
-                             "TCP:10.20.0.2:5000,retry=10",
-                             ns_.name(), dir)));
+        host_shell_ok(fmt::format("timeout 120 ip netns exec {} socat -u FILE:{}/to-guest "
+                                  "TCP:10.20.0.2:5000,retry=10",
+                                  ns_.name(), dir)));
     received = TRY(guest->run_ok("sleep 1; sha256sum /tmp/in | cut -d' ' -f1", kCommandTimeout));
     // Guest -> host.
     std::string listen = fmt::format(
@@ -162,17 +139,17 @@ TEST_P(NetTest, TapAddressPingTransferBothWaysMacAndLink) {
         "OPEN:{1}/from-guest,creat "
         "</dev/null >/dev/null 2>&1 & echo $! > {1}/socat.pid; sleep 1",
         ns_.name(), dir);
-    TRY(shell_ok(listen));
+    TRY(host_shell_ok(listen));
     TRY(guest->run_ok("bash -c 'cat /tmp/in > /dev/tcp/10.20.0.1/5001'", Seconds(120)));
     TRY(
         // The listener exits once the guest closes the connection (bounded: 60 s).
-        shell_ok(fmt::format("pid=$(cat {0}/socat.pid); for i in $(seq 300); do "
-                             "kill -0 $pid 2>/dev/null || exit 0; sleep 0.2; done; exit 1",
-                             dir)));
-    from_guest = shell(fmt::format("sha256sum < {}/from-guest | cut -d' ' -f1", dir)).output;
+        host_shell_ok(fmt::format("pid=$(cat {0}/socat.pid); for i in $(seq 300); do "
+                                  "kill -0 $pid 2>/dev/null || exit 0; sleep 0.2; done; exit 1",
+                                  dir)));
+    from_guest = host_shell(fmt::format("sha256sum < {}/from-guest | cut -d' ' -f1", dir)).output;
     return ok_status();
   });
-  (void)shell("rm -rf " + dir);
+  (void)host_shell("rm -rf " + dir);
   if (!ok) return;
   EXPECT_NE(lease.find("VMKIT-NET-UP 10.20.0.2/24"), std::string::npos) << lease;
   EXPECT_NE(identity.find(kMac), std::string::npos) << identity;
@@ -194,7 +171,7 @@ TEST_P(NetTest, UserNetworkingDhcpLeaseAndSshThroughTheForwardedPort) {
                               fmt::format("user,id=n0,hostfwd=tcp:127.0.0.1:{}-:22", port))));
     lease = TRY(guest->run_ok("vmkit-net-up", kCommandTimeout));
     TRY(guest->run_ok("vmkit-sshd", kCommandTimeout));
-    ShellResult ssh = shell(fmt::format(
+    HostShellResult ssh = host_shell(fmt::format(
         "timeout 60 ip netns exec {} ssh -p {} -i {} -o UserKnownHostsFile={} "
         "-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=30 root@127.0.0.1 "
         "'echo ssh-ok-$((6*7)); cat /proc/sys/kernel/hostname'",
