@@ -1,5 +1,7 @@
 #include "guest_process.h"
 
+#include "harness/host_tools.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -59,19 +61,6 @@ bool contains_ci(const std::string& text, std::string_view what) {
   auto it = std::search(text.begin(), text.end(), what.begin(), what.end(),
                         [](char a, char b) { return std::tolower(a) == std::tolower(b); });
   return it != text.end();
-}
-
-// Quotes `text` for sh inside single quotes.
-std::string shell_quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
 }
 
 }  // namespace
@@ -320,7 +309,7 @@ Result<GuestProcess::CommandOutput> GuestProcess::run(std::string_view command, 
   // One line, so the shell echoes all of it before running it; the subshell turns a syntax error
   // in `command` into a status instead of losing the rest of the line with the end marker.
   TRY(type(fmt::format("echo '@@vmkit'-begin-{0}; (eval {1}); echo '@@vmkit'-end-{0}-$?\n", n,
-                       shell_quote(command))));
+                       sh_quote(std::string(command)))));
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);
   TRY(wait_for_text(fmt::format("@@vmkit-begin-{}\n", n), timeout));
   std::size_t output_start = cursor_;
