@@ -13,7 +13,7 @@ using namespace vmkit;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static constexpr uint64_t kRam = 16 << 20;
   static GuestMemory mem = GuestMemory::create({{GuestAddress(0), kRam}}).value();
-  std::span<const uint8_t> image(data, size);
+  x86::SpanKernelImage image(std::span<const uint8_t>(data, size));
   (void)x86::parse_setup_header(image);
   auto kernel = x86::load_kernel(mem, image, kRam);
   if (kernel.ok() && (kernel->end > kRam || kernel->entry >= kRam)) __builtin_trap();

@@ -98,7 +98,7 @@ Status Vm::setup_pci(const Kvm& kvm, const VmConfig& config, const VmHostEnd& ho
 }
 
 Status Vm::load_guest(const VmConfig& config) {
-  auto image = read_file(config.kernel);
+  auto image = x86::FileKernelImage::open(config.kernel);
   if (!image.ok()) return image.error().context("kernel");
   uint64_t ram_end = x86::low_ram_end(config.memory_size);
   x86::LoadedKernel kernel = TRY(x86::load_kernel(memory_, *image, ram_end));

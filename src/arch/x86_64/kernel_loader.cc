@@ -2,35 +2,49 @@
 
 #include <elf.h>
 
+#include <fcntl.h>
+
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "arch/x86_64/layout.h"
 #include "base/checked.h"
+#include "base/file.h"
 
 namespace vmkit::x86 {
 namespace {
 
 constexpr uint32_t kXenElfNotePhys32Entry = 18;
 
-bool is_elf(std::span<const uint8_t> image) {
-  return image.size() >= SELFMAG && std::memcmp(image.data(), ELFMAG, SELFMAG) == 0;
-}
-
+// Reads a POD at `offset`; false when it does not fit in the file. An I/O error is an Error.
 template <typename T>
-bool read_at(std::span<const uint8_t> image, uint64_t offset, T* out) {
+Result<bool> read_at(const KernelImage& image, uint64_t offset, T* out) {
   if (!range_within(offset, sizeof(T), image.size())) return false;
-  std::memcpy(out, image.data() + offset, sizeof(T));
+  TRY(image.read(offset, std::span(reinterpret_cast<uint8_t*>(out), sizeof(T))));  // SAFETY: POD
   return true;
 }
 
-Result<LoadedKernel> load_bzimage(const GuestMemory& mem, std::span<const uint8_t> image,
+Result<bool> is_elf(const KernelImage& image) {
+  unsigned char magic[SELFMAG];
+  if (!TRY(read_at(image, 0, &magic))) return false;
+  return std::memcmp(magic, ELFMAG, SELFMAG) == 0;
+}
+
+// Copies file bytes [offset, offset + len) to guest memory at `dest`, reading straight into it.
+Status copy_to_guest(const GuestMemory& mem, const KernelImage& image, uint64_t offset,
+                     uint64_t len, GuestAddress dest) {
+  if (!range_within(offset, len, image.size())) return Error("kernel: copy outside the file");
+  auto out = TRY(mem.span(dest, len));
+  return image.read(offset, out);
+}
+
+Result<LoadedKernel> load_bzimage(const GuestMemory& mem, const KernelImage& image,
                                   uint64_t ram_end) {
   SetupHeader hdr = TRY(parse_setup_header(image));
   uint64_t setup_size = (uint64_t{hdr.setup_sects ? hdr.setup_sects : 4u} + 1) * 512;
-  std::span<const uint8_t> payload = image.subspan(setup_size);
-  uint64_t reserve = std::max<uint64_t>(hdr.init_size, payload.size());
+  uint64_t payload_size = image.size() - setup_size;  // parse_setup_header checked setup_size
+  uint64_t reserve = std::max<uint64_t>(hdr.init_size, payload_size);
 
   uint64_t load = kHighMemoryStart;
   if (hdr.relocatable_kernel) {
@@ -49,7 +63,7 @@ Result<LoadedKernel> load_bzimage(const GuestMemory& mem, std::span<const uint8_
                     "{:#x}: give the guest more memory",
                     (reserve + (1 << 20) - 1) >> 20, load, ram_end));
   }
-  TRY(mem.write(GuestAddress(load), payload));
+  TRY(copy_to_guest(mem, image, setup_size, payload_size, GuestAddress(load)));
   LoadedKernel k;
   k.protocol = BootProtocol::kLinux64;
   k.load_address = load;
@@ -59,11 +73,11 @@ Result<LoadedKernel> load_bzimage(const GuestMemory& mem, std::span<const uint8_
   return k;
 }
 
-Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_t> image,
+Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, const KernelImage& image,
                                   uint64_t ram_end) {
   Elf64_Ehdr eh;
-  if (!read_at(image, 0, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
-      eh.e_phentsize != sizeof(Elf64_Phdr)) {
+  if (!TRY(read_at(image, 0, &eh)) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
     return Error("kernel: not an x86-64 ELF64 image");
   }
   bool have_entry = false;
@@ -71,7 +85,7 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
   uint64_t lowest = UINT64_MAX, highest = 0;
   for (uint16_t i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
-    if (!read_at(image, eh.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr), &ph)) {
+    if (!TRY(read_at(image, eh.e_phoff + uint64_t{i} * sizeof(Elf64_Phdr), &ph))) {
       return Error("kernel: ELF program header outside the file");
     }
     if (ph.p_type == PT_LOAD) {
@@ -82,7 +96,7 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
         return Error(fmt::format("kernel: ELF segment at {:#x} size {:#x} is outside guest RAM",
                                  ph.p_paddr, ph.p_memsz));
       }
-      TRY(mem.write(GuestAddress(ph.p_paddr), image.subspan(ph.p_offset, ph.p_filesz)));
+      TRY(copy_to_guest(mem, image, ph.p_offset, ph.p_filesz, GuestAddress(ph.p_paddr)));
       TRY(mem.fill(GuestAddress(ph.p_paddr + ph.p_filesz), 0, ph.p_memsz - ph.p_filesz));
       lowest = std::min(lowest, ph.p_paddr);
       highest = std::max(highest, ph.p_paddr + ph.p_memsz);
@@ -93,19 +107,20 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
       uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
       while (off + sizeof(Elf64_Nhdr) <= end) {
         Elf64_Nhdr nh{};
-        read_at(image, off, &nh);
+        TRY(read_at(image, off, &nh));
         uint64_t name_off = off + sizeof(nh);
         uint64_t desc_off = name_off + align_up(nh.n_namesz, 4);
         uint64_t next = desc_off + align_up(nh.n_descsz, 4);
         if (next > end) break;
+        char name[4] = {};
         if (nh.n_type == kXenElfNotePhys32Entry && nh.n_namesz == 4 &&
-            std::memcmp(image.data() + name_off, "Xen", 4) == 0) {
+            TRY(read_at(image, name_off, &name)) && std::memcmp(name, "Xen", 4) == 0) {
           if (nh.n_descsz == 4) {
             uint32_t e32 = 0;
-            have_entry = read_at(image, desc_off, &e32);
+            have_entry = TRY(read_at(image, desc_off, &e32));
             entry = e32;
           } else if (nh.n_descsz == 8) {
-            have_entry = read_at(image, desc_off, &entry);
+            have_entry = TRY(read_at(image, desc_off, &entry));
           }
         }
         off = next;
@@ -132,9 +147,29 @@ Result<LoadedKernel> load_pvh_elf(const GuestMemory& mem, std::span<const uint8_
 
 }  // namespace
 
-Result<SetupHeader> parse_setup_header(std::span<const uint8_t> image) {
+Result<FileKernelImage> FileKernelImage::open(const std::string& path) {
+  UniqueFd fd = TRY(open_file(path, O_RDONLY | O_CLOEXEC));
+  uint64_t size = TRY(file_size(fd.get(), path));
+  // The payload is read once, front to back: let the page cache read ahead aggressively.
+  (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return FileKernelImage(std::move(fd), size, path);
+}
+
+Status FileKernelImage::read(uint64_t offset, std::span<uint8_t> out) const {
+  return read_exact(fd_.get(), out, offset, path_);
+}
+
+Status SpanKernelImage::read(uint64_t offset, std::span<uint8_t> out) const {
+  if (!range_within(offset, out.size(), bytes_.size())) {
+    return Error("kernel: read outside the image");
+  }
+  std::memcpy(out.data(), bytes_.data() + offset, out.size());
+  return {};
+}
+
+Result<SetupHeader> parse_setup_header(const KernelImage& image) {
   SetupHeader hdr;
-  if (!read_at(image, kSetupHeaderOffset, &hdr)) {
+  if (!TRY(read_at(image, kSetupHeaderOffset, &hdr))) {
     return Error(fmt::format("kernel: not a bzImage (the file is only {} bytes)", image.size()));
   }
   if (hdr.boot_flag != kBootFlag || hdr.header != kHdrSMagic) {
@@ -156,9 +191,9 @@ Result<SetupHeader> parse_setup_header(std::span<const uint8_t> image) {
   return hdr;
 }
 
-Result<LoadedKernel> load_kernel(const GuestMemory& mem, std::span<const uint8_t> image,
+Result<LoadedKernel> load_kernel(const GuestMemory& mem, const KernelImage& image,
                                  uint64_t ram_end) {
-  if (is_elf(image)) return load_pvh_elf(mem, image, ram_end);
+  if (TRY(is_elf(image))) return load_pvh_elf(mem, image, ram_end);
   return load_bzimage(mem, image, ram_end);
 }
 

@@ -3,6 +3,10 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -39,29 +43,36 @@ GuestMemory ram(uint64_t size) {
 
 TEST(SetupHeader, AcceptsValidImage) {
   auto image = make_bzimage(0x1000);
-  auto h = parse_setup_header(image);
+  auto h = parse_setup_header(SpanKernelImage(image));
   ASSERT_TRUE(h.ok()) << h.error().message();
   EXPECT_EQ(+h->version, 0x020f);  // + copies the packed field
 }
 
 TEST(SetupHeader, RejectsBadImages) {
-  EXPECT_NE(parse_setup_header(std::vector<uint8_t>(100)).error().message().find("not a bzImage"),
+  EXPECT_NE(parse_setup_header(SpanKernelImage(std::vector<uint8_t>(100)))
+                .error()
+                .message()
+                .find("not a bzImage"),
             std::string::npos);
   auto no_magic = make_bzimage(0x1000);
   no_magic[0x202] = 'X';
-  EXPECT_NE(parse_setup_header(no_magic).error().message().find("not a bzImage"),
+  EXPECT_NE(parse_setup_header(SpanKernelImage(no_magic)).error().message().find("not a bzImage"),
             std::string::npos);
-  EXPECT_NE(parse_setup_header(make_bzimage(0x1000, 0x020a)).error().message().find("64-bit"),
+  EXPECT_NE(parse_setup_header(SpanKernelImage(make_bzimage(0x1000, 0x020a)))
+                .error()
+                .message()
+                .find("64-bit"),
             std::string::npos);
   auto truncated = make_bzimage(0x1000);
   truncated.resize(truncated.size() - 16);
-  EXPECT_NE(parse_setup_header(truncated).error().message().find("truncated"), std::string::npos);
+  EXPECT_NE(parse_setup_header(SpanKernelImage(truncated)).error().message().find("truncated"),
+            std::string::npos);
 }
 
 TEST(LoadKernel, LoadsAtPreferredAddress) {
   auto mem = ram(64 << 20);
   auto image = make_bzimage(0x1000);
-  auto k = load_kernel(mem, image, 64 << 20);
+  auto k = load_kernel(mem, SpanKernelImage(image), 64 << 20);
   ASSERT_TRUE(k.ok()) << k.error().message();
   EXPECT_EQ(k->protocol, BootProtocol::kLinux64);
   EXPECT_EQ(k->load_address, 0x1000000u);
@@ -73,13 +84,36 @@ TEST(LoadKernel, LoadsAtPreferredAddress) {
 TEST(LoadKernel, FallsBackBelowPreferredAndFailsWhenTooSmall) {
   auto image = make_bzimage(0x1000);
   auto small = ram(16 << 20);  // pref_address + init_size does not fit: align 1 MiB up to 2 MiB
-  auto k = load_kernel(small, image, 16 << 20);
+  auto k = load_kernel(small, SpanKernelImage(image), 16 << 20);
   ASSERT_TRUE(k.ok()) << k.error().message();
   EXPECT_EQ(k->load_address, 0x200000u);
   auto tiny = ram(8 << 20);
-  auto fail = load_kernel(tiny, image, 8 << 20);
+  auto fail = load_kernel(tiny, SpanKernelImage(image), 8 << 20);
   ASSERT_FALSE(fail.ok());
   EXPECT_NE(fail.error().message().find("give the guest more memory"), std::string::npos);
+}
+
+TEST(LoadKernel, ReadsAFileStraightIntoGuestMemory) {
+  char path[] = "/tmp/vmkit-kernel-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  auto image = make_bzimage(0x3000);
+  ASSERT_EQ(::write(fd, image.data(), image.size()), static_cast<ssize_t>(image.size()));
+  ::close(fd);
+  auto file = FileKernelImage::open(path);
+  ::unlink(path);
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  EXPECT_EQ(file->size(), image.size());
+  auto mem = ram(64 << 20);
+  auto k = load_kernel(mem, *file, 64 << 20);
+  ASSERT_TRUE(k.ok()) << k.error().message();
+  std::vector<uint8_t> loaded(0x3000);
+  ASSERT_TRUE(mem.read(GuestAddress(k->load_address), loaded).ok());
+  EXPECT_TRUE(std::equal(loaded.begin(), loaded.end(), image.begin() + 5 * 512));
+
+  auto missing = FileKernelImage::open("/nonexistent/vmlinuz");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("/nonexistent/vmlinuz"), std::string::npos);
 }
 
 std::vector<uint8_t> make_pvh_elf(uint64_t paddr, uint32_t entry, bool with_note) {
@@ -114,7 +148,7 @@ std::vector<uint8_t> make_pvh_elf(uint64_t paddr, uint32_t entry, bool with_note
 
 TEST(LoadKernel, PvhElf) {
   auto mem = ram(16 << 20);
-  auto k = load_kernel(mem, make_pvh_elf(0x100000, 0x100004, true), 16 << 20);
+  auto k = load_kernel(mem, SpanKernelImage(make_pvh_elf(0x100000, 0x100004, true)), 16 << 20);
   ASSERT_TRUE(k.ok()) << k.error().message();
   EXPECT_EQ(k->protocol, BootProtocol::kPvh);
   EXPECT_EQ(k->entry, 0x100004u);
@@ -125,19 +159,20 @@ TEST(LoadKernel, PvhElf) {
 
 TEST(LoadKernel, PvhElfErrors) {
   auto mem = ram(16 << 20);
-  EXPECT_NE(load_kernel(mem, make_pvh_elf(0x100000, 0x100004, false), 16 << 20)
+  EXPECT_NE(load_kernel(mem, SpanKernelImage(make_pvh_elf(0x100000, 0x100004, false)), 16 << 20)
                 .error()
                 .message()
                 .find("no PVH entry note"),
             std::string::npos);
-  EXPECT_NE(load_kernel(mem, make_pvh_elf(0x1000, 0x1004, true), 16 << 20)
+  EXPECT_NE(load_kernel(mem, SpanKernelImage(make_pvh_elf(0x1000, 0x1004, true)), 16 << 20)
                 .error()
                 .message()
                 .find("outside guest RAM"),
             std::string::npos);
-  EXPECT_FALSE(load_kernel(mem, make_pvh_elf(0xfff800, 0x1004, true), 16 << 20).ok());
+  EXPECT_FALSE(
+      load_kernel(mem, SpanKernelImage(make_pvh_elf(0xfff800, 0x1004, true)), 16 << 20).ok());
   // Found by fuzz_kernel_loader: an entry point outside every loaded segment.
-  EXPECT_NE(load_kernel(mem, make_pvh_elf(0x100000, 0x1010004, true), 16 << 20)
+  EXPECT_NE(load_kernel(mem, SpanKernelImage(make_pvh_elf(0x100000, 0x1010004, true)), 16 << 20)
                 .error()
                 .message()
                 .find("PVH entry 0x1010004 is outside the loaded kernel"),
