@@ -1,6 +1,7 @@
 #include "net/slirp_backend.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <libslirp.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -24,6 +26,61 @@ struct SlirpBackend::Timer {
 };
 
 namespace {
+
+// libslirp is opened when the first user network is created, not at exec: it pulls in glib and
+// pcre2, whose relocation and resident pages (~0.8 MiB) a VM without `--net user` never needs.
+// Its header still gives the types and the prototypes the pointers are checked against.
+struct SlirpApi {
+  decltype(&::slirp_new) new_ = nullptr;
+  decltype(&::slirp_cleanup) cleanup = nullptr;
+  decltype(&::slirp_add_hostfwd) add_hostfwd = nullptr;
+  decltype(&::slirp_input) input = nullptr;
+  decltype(&::slirp_handle_timer) handle_timer = nullptr;
+  decltype(&::slirp_pollfds_fill) pollfds_fill = nullptr;
+  decltype(&::slirp_pollfds_poll) pollfds_poll = nullptr;
+};
+
+constexpr const char* kSlirpLibrary = "libslirp.so.0";
+
+struct LoadedSlirp {
+  SlirpApi api;
+  std::string error;  // empty once loaded
+};
+
+LoadedSlirp load_slirp() {
+  LoadedSlirp out;
+  // Never unloaded: the library lives as long as the process.
+  void* lib = ::dlopen(kSlirpLibrary, RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    out.error = fmt::format("user network: cannot load {} ({}): install Debian's libslirp0",
+                            kSlirpLibrary, ::dlerror());
+    return out;
+  }
+  auto bind = [&](auto& fn, const char* name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+    if (fn == nullptr && out.error.empty()) {
+      out.error = fmt::format("user network: {} has no symbol {}", kSlirpLibrary, name);
+    }
+  };
+  bind(out.api.new_, "slirp_new");
+  bind(out.api.cleanup, "slirp_cleanup");
+  bind(out.api.add_hostfwd, "slirp_add_hostfwd");
+  bind(out.api.input, "slirp_input");
+  bind(out.api.handle_timer, "slirp_handle_timer");
+  bind(out.api.pollfds_fill, "slirp_pollfds_fill");
+  bind(out.api.pollfds_poll, "slirp_pollfds_poll");
+  return out;
+}
+
+const LoadedSlirp& loaded_slirp() {
+  static const LoadedSlirp loaded = load_slirp();  // thread-safe, once
+  return loaded;
+}
+
+// Only after SlirpBackend::create succeeded, which checked that the library loaded.
+const SlirpApi& slirp() {
+  return loaded_slirp().api;
+}
 
 int64_t now_ns() {
   timespec ts{};
@@ -117,6 +174,7 @@ const SlirpCb kCallbacks = {
 }  // namespace
 
 Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const SlirpParams& params) {
+  if (const std::string& error = loaded_slirp().error; !error.empty()) return Error(error);
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) return Error::from_errno("user network: epoll_create1");
   UniqueFd epoll(ep);
@@ -155,12 +213,12 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const SlirpParams& pa
   cfg.if_mru = kMtu;
   cfg.disable_host_loopback = false;
   cfg.enable_emu = false;
-  backend->slirp_ = ::slirp_new(&cfg, &kCallbacks, backend.get());
+  backend->slirp_ = slirp().new_(&cfg, &kCallbacks, backend.get());
   if (backend->slirp_ == nullptr) return Error("user network: slirp_new failed");
 
   for (const HostForward& fwd : params.hostfwd) {
     errno = 0;
-    if (::slirp_add_hostfwd(backend->slirp_, fwd.udp ? 1 : 0, ipv4(fwd.host_addr), fwd.host_port,
+    if (slirp().add_hostfwd(backend->slirp_, fwd.udp ? 1 : 0, ipv4(fwd.host_addr), fwd.host_port,
                             ipv4(fwd.guest_addr), fwd.guest_port) < 0) {
       int err = errno;
       return Error(
@@ -183,7 +241,7 @@ SlirpBackend::SlirpBackend(UniqueFd epoll, UniqueFd timer, EventFd wake, EventFd
 }
 
 SlirpBackend::~SlirpBackend() {
-  if (slirp_ != nullptr) ::slirp_cleanup(slirp_);
+  if (slirp_ != nullptr) slirp().cleanup(slirp_);
 }
 
 void SlirpBackend::kick() {
@@ -223,7 +281,7 @@ Result<SendResult> SlirpBackend::send(std::span<const iovec> iov) {
     total += len;
   }
   if (total < kEthHeaderSize || total > static_cast<size_t>(INT_MAX)) return SendResult::kDropped;
-  ::slirp_input(slirp_, tx_buffer_.data(), static_cast<int>(total));
+  slirp().input(slirp_, tx_buffer_.data(), static_cast<int>(total));
   kick();  // slirp may have opened sockets to watch
   return SendResult::kSent;
 }
@@ -268,7 +326,7 @@ void SlirpBackend::run_timers() {
       due.emplace_back(t->id, t->cb_opaque);
     }
   }
-  for (auto& [id, opaque] : due) ::slirp_handle_timer(slirp_, id, opaque);
+  for (auto& [id, opaque] : due) slirp().handle_timer(slirp_, id, opaque);
 }
 
 void SlirpBackend::service() {
@@ -281,7 +339,7 @@ void SlirpBackend::service() {
     for (pollfd& p : pollfds_) p.revents = 0;
     ready = ::poll(pollfds_.data(), pollfds_.size(), 0);
   }
-  ::slirp_pollfds_poll(slirp_, ready < 0 ? 1 : 0, SlirpCallbacks::get_revents, this);
+  slirp().pollfds_poll(slirp_, ready < 0 ? 1 : 0, SlirpCallbacks::get_revents, this);
   run_timers();
   refill();
 }
@@ -289,7 +347,7 @@ void SlirpBackend::service() {
 void SlirpBackend::refill() {
   pollfds_.clear();
   uint32_t timeout_ms = UINT32_MAX;
-  ::slirp_pollfds_fill(slirp_, &timeout_ms, SlirpCallbacks::add_poll, this);
+  slirp().pollfds_fill(slirp_, &timeout_ms, SlirpCallbacks::add_poll, this);
 
   // Watch exactly the fds slirp asked for. MOD first: an fd slirp closed and reopened under the
   // same number has left the epoll set and must be added again.
