@@ -82,7 +82,7 @@ one_boot() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 IFS=, read -r -a list <<<"$monitors"
-declare -A firsts exits failures
+declare -A firsts exits failures by_run
 for m in "${list[@]}"; do firsts[$m]= exits[$m]= failures[$m]=0; done
 log "kernel $(cat "$(dirname "$kernel")/release" 2>/dev/null || echo "$kernel"), $cpus vCPU, $memory MiB, $runs runs each"
 [ -z "$csv" ] || echo "monitor,run,first_line_s,exit_s" >"$csv"
@@ -92,6 +92,7 @@ for ((run = 1; run <= runs; run++)); do
       log "run $run $m: first line ${r% *}s, exit ${r#* }s"
       firsts[$m]+="${r% *} "
       exits[$m]+="${r#* } "
+      by_run[$m,$run]=$r
       [ -z "$csv" ] || echo "$m,$run,${r% *},${r#* }" >>"$csv"
     else
       failures[$m]=$((failures[$m] + 1))
@@ -107,10 +108,22 @@ for m in "${list[@]}"; do
   printf '%-10s %4d/%-3d %16s %16s\n' "$m" $((runs - failures[$m])) "$runs" "${mf[$m]}" "${me[$m]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
+# The median of the ratios of the two boots of each run: they ran back to back, so a slow
+# stretch of the shared machine hits both; the ratio of medians mixes runs.
+paired() {
+  local a=$1 b=$2 field=$3 run x y
+  for ((run = 1; run <= runs; run++)); do
+    x=${by_run[$a,$run]:-} y=${by_run[$b,$run]:-}
+    [ -n "$x" ] && [ -n "$y" ] || continue
+    if [ "$field" = 1 ]; then x=${x% *} y=${y% *}; else x=${x#* } y=${y#* }; fi
+    awk -v a="$x" -v b="$y" 'BEGIN { print a / b }'
+  done | median | awk '{ if ($1 == "nan") print "n/a"; else printf "%.2fx", $1 }'
+}
 echo
 for pair in vmkit:q35 vmkit:microvm microvm:q35; do
   a=${pair%:*} b=${pair#*:}
   [ -n "${mf[$a]+x}" ] && [ -n "${mf[$b]+x}" ] || continue
-  printf 'ratio %-16s first line %-8s exit %s\n' "$a/$b" "$(ratio "${mf[$a]}" "${mf[$b]}")" \
-    "$(ratio "${me[$a]}" "${me[$b]}")"
+  printf 'ratio %-16s first line %-8s exit %-8s (median of per-run ratios: %s, %s)\n' "$a/$b" \
+    "$(ratio "${mf[$a]}" "${mf[$b]}")" "$(ratio "${me[$a]}" "${me[$b]}")" \
+    "$(paired "$a" "$b" 1)" "$(paired "$a" "$b" 2)"
 done
