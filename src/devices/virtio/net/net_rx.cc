@@ -185,6 +185,16 @@ void NetQueuePair::receive_one(size_t n, size_t included, uint64_t room) {
 bool NetQueuePair::place_pending() {
   Pending& p = *pending_;
   while (p.placed < p.total) {
+    if (p.chains == stash_.size()) {
+      // Every buffer the queue can hold is stashed and the frame still does not fit: no
+      // more can come (a hostile guest could offer the same heads again forever). Drop it;
+      // the stashed buffers stay for the next frame.
+      LOG_GUEST_ERROR("virtio-net rx{}: a {}-byte frame is larger than the whole receive queue",
+                      index_, p.total);
+      stats_.rx_dropped.fetch_add(1, std::memory_order_relaxed);
+      pending_.reset();
+      return true;
+    }
     if (p.chains == stash_count_) {
       if (!fill_stash(stash_room_ + 1)) return false;
       if (p.chains == stash_count_) {
