@@ -1,6 +1,7 @@
 #!/bin/bash
-# Runs every guest test (the CTest tree <build>/guest-tests, label `guest`) inside ONE nested test
-# host, then prints how many guest runs were retried under the nested-host rule (docs/testing.md).
+# Runs every test that needs KVM (the CTest tree <build>/guest-tests: the guest tests, label
+# `guest`, and the native payload tests, label `native`) inside ONE nested test host, then prints
+# how many guest runs were retried under the nested-host rule (docs/testing.md).
 # CTest runs this as the test `guest_tests_in_nested_host`.
 # Usage: scripts/test-guests.sh [--build DIR] [--timeout S] [-- CTEST_ARGS...]
 #   --build DIR   the CMake build directory (default: ./build)

@@ -2,11 +2,13 @@
 # Runs every vmkit test, in the order that fails fastest; stops at the first failing stage and
 # exits non-zero. Run scripts/setup.sh --debian-rootfs first (the README's test command does).
 #   1. checks: clang-format, and the layering rules of docs/ARCHITECTURE.md
-#   2. build (g++, ./build) and the unit + native tests (native: tiny payloads on /dev/kvm)
-#   3. the unit + native tests again under ASan+UBSan (clang, ./build-asan)
-#   4. every libFuzzer target for a bounded time (clang, ./build-fuzz, scripts/fuzz.sh)
-#   5. the guest tests: Debian's stock kernel under vmkit, inside one nested test host
-#      (scripts/test-guests.sh)
+#   2. build (g++, ./build) and the unit tests (no KVM needed)
+#   3. the unit tests again under ASan+UBSan (clang, ./build-asan)
+#   4. every libFuzzer target for a bounded time (scripts/fuzz.sh); the fuzzers are built in the
+#      same ./build-asan (VMKIT_FUZZ adds coverage instrumentation to the ASan+UBSan build), so
+#      the sanitized code is compiled once for both stages
+#   5. the tests that need KVM, inside one nested test host (scripts/test-guests.sh): the
+#      native tests (tiny payloads) and the guest tests (Debian's stock kernel under vmkit)
 # Usage: scripts/test.sh [--fuzz-seconds S] [--skip STAGE]...
 #   --fuzz-seconds S   time per fuzz target (default 20)
 #   --skip STAGE       leave out a stage (checks, build, asan, fuzz, guest) while iterating;
@@ -38,12 +40,19 @@ stage() {
   fi
   echo "=== test.sh: $1 (at $((SECONDS - start)) s)"
 }
-# configure DIR [CMAKE_ARGS...]: configures DIR once (a developer's existing build is reused).
+# configure DIR [CMAKE_ARGS...]: configures DIR (a developer's existing build is reused, with
+# the options applied to it).
 configure() {
   local dir=$1
   shift
-  [ -f "$dir/build.ninja" ] || cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
+  if [ -f "$dir/build.ninja" ]; then
+    [ $# -eq 0 ] || cmake "$dir" "$@" >/dev/null
+  else
+    cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
+  fi
 }
+# The sanitized build serves the asan and fuzz stages.
+configure_asan() { CC=clang CXX=clang++ configure build-asan -DVMKIT_SANITIZE=ON -DVMKIT_FUZZ=ON; }
 
 if stage checks; then
   mapfile -t sources < <(git ls-files '*.cc' '*.h' '*.c')
@@ -59,24 +68,24 @@ fi
 if stage build; then
   configure build
   ninja -C build
-  ctest --test-dir build -LE guest --output-on-failure -j2
+  ctest --test-dir build -L unit --output-on-failure --no-tests=error -j2
 fi
 
 if stage asan; then
-  CC=clang CXX=clang++ configure build-asan -DVMKIT_SANITIZE=ON
+  configure_asan
   mapfile -t targets < <(ninja -C build-asan -t targets all |
-    sed -n 's/^\([a-z0-9_]*_test\): phony$/\1/p' | grep -v '^guest_.*_test$' || true)
+    sed -n 's/^\([a-z0-9_]*_test\): phony$/\1/p' | grep -Ev '^(guest_.*|native)_test$' || true)
   targets+=(guest_harness_test)
   ninja -C build-asan "${targets[@]}"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -LE guest --output-on-failure -j2
+    ctest --test-dir build-asan -L unit --output-on-failure --no-tests=error -j2
 fi
 
 if stage fuzz; then
-  CC=clang CXX=clang++ configure build-fuzz -DVMKIT_FUZZ=ON
-  mapfile -t fuzzers < <(ninja -C build-fuzz -t targets all | sed -n 's/^\(fuzz_[a-z0-9_]*\): phony$/\1/p')
-  ninja -C build-fuzz "${fuzzers[@]}"
-  "$here/fuzz.sh" --build build-fuzz --seconds "$fuzz_seconds"
+  configure_asan
+  mapfile -t fuzzers < <(ninja -C build-asan -t targets all | sed -n 's/^\(fuzz_[a-z0-9_]*\): phony$/\1/p')
+  ninja -C build-asan "${fuzzers[@]}"
+  "$here/fuzz.sh" --build build-asan --seconds "$fuzz_seconds"
 fi
 
 if stage guest; then
