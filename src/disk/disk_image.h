@@ -4,8 +4,9 @@
 // Two ways in:
 //  - synchronous calls (read/write/flush/...), used by tools and by the default queue;
 //  - a DiskQueue per virtqueue: submit() requests with a cookie, reap() completions when the
-//    queue's eventfd is readable. Raw files use io_uring; formats that need metadata work may
-//    use the synchronous fallback (complete inside submit) without the device knowing.
+//    queue's eventfd is readable. Raw files use io_uring; qcow2 too, for transfers to allocated
+//    clusters, and runs its metadata work synchronously (complete inside submit) without the
+//    device knowing.
 #pragma once
 
 #include <sys/uio.h>

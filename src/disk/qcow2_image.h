@@ -1,7 +1,9 @@
 // A qcow2 (version 2 or 3) image as a DiskImage: L1/L2 mapping through an L2 table cache,
 // refcounted allocation, copy-on-write from a backing image, zero and compressed clusters,
 // discard and write-zeroes. Thread-safe: one metadata lock; data I/O to clusters that are
-// already allocated (and reads) runs outside it.
+// already allocated (and reads) runs outside it. Its queues (open_queue) are io_uring queues:
+// reads and writes that map to one contiguous run of allocated clusters go to the ring at their
+// file offsets (RingMapper); the rest runs synchronously in the queue's thread.
 //
 // Write ordering (so that a crash at any point leaves at worst leaked clusters):
 //  1. allocation raises refcounts first (in the refcount cache);
@@ -28,6 +30,7 @@
 #include "disk/qcow2_format.h"
 #include "disk/qcow2_refcount.h"
 #include "disk/qcow2_table_cache.h"
+#include "disk/ring_mapper.h"
 
 namespace vmkit {
 
@@ -44,7 +47,7 @@ struct Qcow2CheckResult {
 
 enum class Preallocation { kOff, kMetadata, kFalloc, kFull };
 
-class Qcow2Image final : public DiskImage {
+class Qcow2Image final : public DiskImage, private RingMapper {
  public:
   // Opens the image in `file` whose header was parsed (and accepted by check_supported).
   // `backing` is the opened backing image, or null.
@@ -69,6 +72,7 @@ class Qcow2Image final : public DiskImage {
   Status flush() override;
   Status discard(uint64_t offset, uint64_t length) override;
   Status write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) override;
+  Result<std::unique_ptr<DiskQueue>> open_queue(unsigned depth) override;
 
   // Grows the virtual disk (shrinking is refused).
   Status resize(uint64_t new_size);
@@ -90,6 +94,10 @@ class Qcow2Image final : public DiskImage {
   Status load(size_t l2_cache_bytes);
   Error corrupt(const std::string& what);
   Status check_request(uint64_t offset, uint64_t length, bool writing) const;
+
+  // RingMapper: the queue's data transfers to allocated clusters.
+  bool map_for_ring(IoOp op, uint64_t offset, uint64_t length, uint64_t* file_offset) override;
+  void release_ring_mapping() override;
 
   // Mapping (metadata lock held).
   Result<qcow2::ClusterMapping> lookup(uint64_t guest_cluster);
@@ -131,7 +139,7 @@ class Qcow2Image final : public DiskImage {
   std::vector<uint64_t> pending_free_;  // host clusters freed since the last flush
   bool corrupt_ = false;
   bool loaded_ = false;  // the tables are in memory (the destructor may write them back)
-  std::atomic<int> unlocked_io_{0};  // data I/O in progress outside the lock
+  std::atomic<int> unlocked_io_{0};  // data I/O in progress outside the lock (and on rings)
 };
 
 }  // namespace vmkit

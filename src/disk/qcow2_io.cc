@@ -9,6 +9,7 @@
 #include "disk/iov_util.h"
 #include "disk/qcow2_compress.h"
 #include "disk/qcow2_image.h"
+#include "disk/uring_queue.h"
 
 namespace vmkit {
 
@@ -50,6 +51,45 @@ bool can_merge(const ClusterMapping& a, uint64_t a_end_host, const ClusterMappin
 }
 
 }  // namespace
+
+Result<std::unique_ptr<DiskQueue>> Qcow2Image::open_queue(unsigned depth) {
+  auto queue = UringDiskQueue::create(*this, file_, depth, this);
+  if (queue.ok()) return std::unique_ptr<DiskQueue>(std::move(queue).value());
+  LOG_WARN("{}: io_uring unavailable ({}); using synchronous I/O", file_.path(),
+           queue.error().message());
+  return DiskImage::open_queue(depth);
+}
+
+bool Qcow2Image::map_for_ring(IoOp op, uint64_t offset, uint64_t length, uint64_t* file_offset) {
+  const bool writing = op == IoOp::kWrite;
+  if (length == 0 || (writing && read_only()) || !range_within(offset, length, size_.load())) {
+    return false;  // the synchronous path reports it
+  }
+  std::lock_guard guard(lock_);
+  if (writing && corrupt_) return false;
+  uint64_t next = 0;
+  for (uint64_t pos = offset; pos < offset + length;) {
+    auto m = lookup(pos >> cluster_bits_);  // an error is reported by the synchronous path
+    if (!m.ok() || m->kind != ClusterKind::kNormal || (writing && !m->copied)) return false;
+    uint64_t in = pos & (cluster_size_ - 1);
+    uint64_t host = m->host_offset + in;
+    if (pos == offset) {
+      *file_offset = host;
+    } else if (host != next) {
+      return false;  // not contiguous in the file: the synchronous path splits it
+    }
+    uint64_t n = std::min(cluster_size_ - in, offset + length - pos);
+    next = host + n;
+    pos += n;
+  }
+  // Held until the transfer completed: apply_pending_frees() leaves clusters alone meanwhile.
+  ++unlocked_io_;
+  return true;
+}
+
+void Qcow2Image::release_ring_mapping() {
+  --unlocked_io_;
+}
 
 Status Qcow2Image::read(uint64_t offset, std::span<const iovec> iov) {
   uint64_t len = iov_length(iov);

@@ -1,6 +1,7 @@
 // The default DiskQueue: each request runs synchronously inside submit(); its completion waits
 // in a list and the queue's eventfd is signalled, so the device sees the same protocol as with
-// io_uring. Used by formats whose I/O needs metadata work (qcow2) and as the io_uring fallback.
+// io_uring. The default for images without a queue of their own, and the fallback where
+// io_uring is unavailable.
 // One queue belongs to one thread (the virtqueue's); the image itself may be shared.
 #pragma once
 

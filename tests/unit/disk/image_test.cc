@@ -7,8 +7,10 @@
 #include <thread>
 
 #include "disk/qcow2_format.h"
+#include "disk/qcow2_image.h"
 #include "disk/qcow2_refcount.h"
 #include "disk/raw_image.h"
+#include "disk/uring_queue.h"
 #include "disk_test_util.h"
 
 namespace vmkit::test {
@@ -136,13 +138,123 @@ TEST(DiskQueue, RawIoUring) {
   }
 }
 
-TEST(DiskQueue, Qcow2Synchronous) {
+// Creates a qcow2 image with `vmkit disk create OPTIONS PATH SIZE` and opens it read-write.
+std::unique_ptr<DiskImage> create_qcow2(const std::string& path, const std::string& size,
+                                        const std::string& options = "") {
+  must_run(vmkit_binary() + " disk create " + options + " '" + path + "' " + size);
+  return open_image(path);
+}
+
+TEST(DiskQueue, Qcow2RingAndSynchronousPaths) {
   TempDir dir;
   std::string path = dir.file("q.qcow2");
-  must_run(vmkit_binary() + " disk create '" + path + "' 4M");
-  auto disk = open_image(path);
+  auto disk = create_qcow2(path, "4M");
   ASSERT_TRUE(disk);
   exercise_queue(*disk, 16);
+  ASSERT_TRUE(disk->flush().ok());
+  must_run("qemu-img check -q '" + path + "'");
+}
+
+// The queue of a qcow2 image sends data transfers to allocated clusters to io_uring at the
+// clusters' file offsets, and runs the rest (allocation, unallocated or zero clusters)
+// synchronously: the bytes read back are the same either way.
+TEST(DiskQueue, Qcow2TransfersToAllocatedClustersGoToTheRing) {
+  TempDir dir;
+  std::string path = dir.file("ring.qcow2");
+  auto disk = create_qcow2(path, "1M", "--cluster-size 4K");
+  ASSERT_TRUE(disk);
+  auto opened = disk->open_queue(8);
+  ASSERT_TRUE(opened.ok()) << opened.error().message();
+  auto* queue = dynamic_cast<UringDiskQueue*>(opened->get());
+  ASSERT_NE(queue, nullptr) << "a qcow2 image's queue is an io_uring queue";
+
+  // Allocate guest clusters in reverse order, so that file and guest offsets differ.
+  std::mt19937_64 rng(11);
+  std::vector<uint8_t> expect(1 << 20, 0);
+  for (uint64_t c = 64; c-- > 0;) {
+    auto data = random_bytes(rng, 4096);
+    iovec v{data.data(), data.size()};
+    auto done = run_queue(*queue, {IoRequest{IoOp::kWrite, c * 4096, 0, {&v, 1}, false, c}});
+    ASSERT_EQ(done.size(), 1u);
+    ASSERT_EQ(done[0].result, 0);
+    std::copy(data.begin(), data.end(), expect.begin() + static_cast<long>(c * 4096));
+  }
+  EXPECT_EQ(queue->ring_transfers(), 0u) << "allocating writes run synchronously";
+
+  // Overwrites in place and reads of allocated clusters: one cluster at a time (the file
+  // offsets are not contiguous), at odd sector offsets, 8 in flight at once (more than the
+  // ring's depth: the backlog drains).
+  std::vector<std::vector<uint8_t>> bufs;
+  std::vector<iovec> iovs(64);
+  std::vector<IoRequest> writes;
+  bufs.reserve(64);
+  for (uint64_t c = 0; c < 64; ++c) {
+    bufs.push_back(random_bytes(rng, 3072));
+    iovs[c] = {bufs[c].data(), bufs[c].size()};
+    writes.push_back(IoRequest{IoOp::kWrite, c * 4096 + 512, 0, {&iovs[c], 1}, false, c});
+    std::copy(bufs[c].begin(), bufs[c].end(), expect.begin() + static_cast<long>(c * 4096 + 512));
+  }
+  for (const IoCompletion& c : run_queue(*queue, writes)) EXPECT_EQ(c.result, 0);
+  EXPECT_EQ(queue->ring_transfers(), 64u);
+
+  // Reads: within a cluster (ring), across two clusters that are not contiguous in the file
+  // and past the allocated part (both synchronous).
+  std::vector<uint8_t> one(4096), two(8192), tail(8192);
+  iovec v1{one.data(), one.size()}, v2{two.data(), two.size()}, v3{tail.data(), tail.size()};
+  auto reads = run_queue(*queue, {IoRequest{IoOp::kRead, 5 * 4096, 0, {&v1, 1}, false, 1},
+                                  IoRequest{IoOp::kRead, 10 * 4096, 0, {&v2, 1}, false, 2},
+                                  IoRequest{IoOp::kRead, 63 * 4096, 0, {&v3, 1}, false, 3}});
+  ASSERT_EQ(reads.size(), 3u);
+  for (const IoCompletion& c : reads) EXPECT_EQ(c.result, 0) << c.cookie;
+  EXPECT_EQ(queue->ring_transfers(), 65u);
+  EXPECT_TRUE(std::equal(one.begin(), one.end(), expect.begin() + 5 * 4096));
+  EXPECT_TRUE(std::equal(two.begin(), two.end(), expect.begin() + 10 * 4096));
+  EXPECT_TRUE(std::equal(tail.begin(), tail.end(), expect.begin() + 63 * 4096));
+  opened->reset();
+  ASSERT_TRUE(disk->flush().ok());
+  disk.reset();
+  must_run("qemu-img check -q '" + path + "'");
+  std::string raw = dir.file("ring.raw");
+  must_run("qemu-img convert -O raw '" + path + "' '" + raw + "'");
+  EXPECT_EQ(read_file(raw), expect);
+}
+
+// A transfer on the ring holds its clusters: a discard and flush meanwhile clear the mapping
+// but the clusters are freed (and may be reused) only after the transfer was reaped.
+TEST(DiskQueue, Qcow2ClustersStayAllocatedWhileOnTheRing) {
+  TempDir dir;
+  std::string path = dir.file("hold.qcow2");
+  auto disk = create_qcow2(path, "1M");
+  ASSERT_TRUE(disk);
+  auto* qcow2 = dynamic_cast<Qcow2Image*>(disk.get());
+  ASSERT_NE(qcow2, nullptr);
+  std::vector<uint8_t> data(65536, 0xab);
+  ASSERT_TRUE(write_bytes(*disk, 0, data).ok());
+  ASSERT_TRUE(disk->flush().ok());
+  auto queue = disk->open_queue(4);
+  ASSERT_TRUE(queue.ok());
+  std::vector<uint8_t> back(65536);
+  iovec v{back.data(), back.size()};
+  ASSERT_TRUE((*queue)->submit(IoRequest{IoOp::kRead, 0, 0, {&v, 1}, false, 9}).ok());
+  (*queue)->kick();
+  pollfd p{(*queue)->event_fd(), POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1) << "no completion within 5 s";
+  // Completed by the kernel, not yet reaped: the reference is still held.
+  ASSERT_TRUE(disk->discard(0, 65536).ok());
+  ASSERT_TRUE(disk->flush().ok());
+  auto held = qcow2->check(false);
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->corruptions, 0u);
+  EXPECT_EQ(held->leaks, 1u) << "the discarded cluster is not freed while on the ring";
+  std::vector<IoCompletion> done;
+  ASSERT_EQ((*queue)->reap(done), 1u);
+  EXPECT_EQ(done[0].result, 0);
+  EXPECT_EQ(back, data);
+  ASSERT_TRUE(disk->flush().ok());
+  auto freed = qcow2->check(false);
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(freed->leaks, 0u) << "freed at the first flush after the transfer was reaped";
+  EXPECT_EQ(freed->corruptions, 0u);
 }
 
 TEST(Qcow2Image, ConcurrentWritersOnOneImage) {
