@@ -90,7 +90,8 @@ fi
 
 if stage guest; then
   ninja -C build
-  "$here/test-guests.sh" --build build
+  # smp4 (4 vCPUs in the 2-vCPU nested host) is not stable enough for every run: docs/testing.md.
+  "$here/test-guests.sh" --build build -- -LE smp4
 fi
 
 echo "=== test.sh: done in $((SECONDS - start)) s"

@@ -136,7 +136,7 @@ std::string KvmVcpu::dump_registers() const {
   if (!regs.ok() || !sregs.ok()) return "(registers unavailable)";
   const kvm_regs& r = *regs;
   const kvm_sregs& s = *sregs;
-  return fmt::format(
+  std::string text = fmt::format(
       "vCPU {}: rip={:#018x} rsp={:#018x} rflags={:#x}\n"
       "  rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x}\n"
       "  cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} efer={:#x}\n"
@@ -144,6 +144,13 @@ std::string KvmVcpu::dump_registers() const {
       id_, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, s.cr0, s.cr2,
       s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.cs.l, s.cs.db, s.ss.selector,
       s.ds.selector);
+  // KVM on AMD re-initialises a vCPU after a shutdown intercept (the VMCB is undefined then).
+  if (r.rip == 0xfff0 && s.cs.selector == 0xf000 && s.cs.base == 0xffff0000) {
+    text +=
+        "\n  (the x86 reset state: KVM on AMD re-initialises the vCPU on a triple fault, so "
+        "the state at the fault is lost)";
+  }
+  return text;
 }
 
 }  // namespace vmkit

@@ -85,6 +85,29 @@ TEST(GuestProcessTest, GuestResetIsTheNestedHostSignature) {
   EXPECT_NE(guest.failure_reason().find("reset"), std::string::npos);
 }
 
+TEST(GuestProcessTest, TripleFaultAfterInitIsTheNestedHostSignature) {
+  auto started = GuestProcess::start(
+      fake_guest("echo VMKIT-INIT-START; "
+                 "echo 'vmkit: error: the guest triple-faulted (KVM_EXIT_SHUTDOWN)' >&2; exit 1"),
+      "fake");
+  ASSERT_TRUE(started.ok());
+  auto& guest = *started.value();
+  ASSERT_FALSE(guest.wait_for_text("VMKIT-GUEST-READY", Seconds(10)).ok());
+  EXPECT_EQ(guest.failure_kind(), FailureKind::kNestedHostSignature) << guest.failure_reason();
+  EXPECT_NE(guest.failure_reason().find("triple fault"), std::string::npos);
+}
+
+TEST(GuestProcessTest, TripleFaultBeforeInitIsARealFailure) {
+  auto started = GuestProcess::start(
+      fake_guest("echo 'Linux version 6.1'; "
+                 "echo 'vmkit: error: the guest triple-faulted (KVM_EXIT_SHUTDOWN)' >&2; exit 1"),
+      "fake");
+  ASSERT_TRUE(started.ok());
+  auto& guest = *started.value();
+  ASSERT_FALSE(guest.wait_for_text("VMKIT-GUEST-READY", Seconds(10)).ok());
+  EXPECT_EQ(guest.failure_kind(), FailureKind::kReal) << guest.failure_reason();
+}
+
 TEST(GuestProcessTest, MonitorErrorIsARealFailure) {
   auto started =
       GuestProcess::start(fake_guest("echo 'vmkit: error: no such kernel' >&2; exit 1"), "fake");

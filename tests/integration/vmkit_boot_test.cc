@@ -2,7 +2,9 @@
 // given (issue 2, "Tests"). The same checks pass with QEMU as the monitor (qemu_boot_test.cc), so
 // a failure here is vmkit's.
 #include <fmt/format.h>
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -72,9 +74,31 @@ TEST_P(VmkitBootTest, StockKernelReportsCpusMemoryClockDateAndPowersOff) {
   EXPECT_TRUE(exit.exited && exit.code == 0) << "after guest poweroff, vmkit " << exit.describe();
 }
 
-// 1 and 2 vCPUs always; 4 vCPUs in a 2-vCPU nested host is kept while it proves stable.
-INSTANTIATE_TEST_SUITE_P(Cpus, VmkitBootTest,
-                         ::testing::Values(BootCase{1, 256}, BootCase{2, 512}, BootCase{4, 1024}),
+// The vCPU counts of the Cpus cases (256 MiB per vCPU): 1 and 2, or the comma-separated list in
+// VMKIT_TEST_CPUS. 4 vCPUs (in the 2-vCPU nested host) is the separate CTest test
+// guest_vmkit_smp4_test (VMKIT_TEST_CPUS=4), left out of scripts/test.sh: not stable enough there
+// for every run (docs/testing.md, "SMP in the nested host").
+std::vector<BootCase> boot_cases() {
+  const char* env = std::getenv("VMKIT_TEST_CPUS");
+  std::string list = env != nullptr && *env != '\0' ? env : "1,2";
+  std::vector<BootCase> cases;
+  for (std::size_t pos = 0; pos <= list.size();) {
+    std::size_t comma = std::min(list.find(',', pos), list.size());
+    std::string item = list.substr(pos, comma - pos);
+    char* end = nullptr;
+    unsigned long cpus = std::strtoul(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || cpus == 0 || cpus > 64) {
+      std::fprintf(stderr, "VMKIT_TEST_CPUS: '%s' is not a list of vCPU counts (1-64)\n",
+                   list.c_str());
+      std::exit(2);
+    }
+    cases.push_back({static_cast<unsigned>(cpus), 256 * cpus});
+    pos = comma + 1;
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpus, VmkitBootTest, ::testing::ValuesIn(boot_cases()),
                          [](const auto& param_info) {
                            return fmt::format("{}cpu_{}M", param_info.param.cpus,
                                               param_info.param.memory_mib);

@@ -23,6 +23,8 @@ constexpr std::string_view kGuestKernelErrors[] = {"Kernel panic",
                                                    "BUG: ", "Oops: ", "general protection fault"};
 // Printed by the guest's init at the start of userspace (guest/init/init); twice means a reset.
 constexpr std::string_view kInitStart = "VMKIT-INIT-START";
+// What vmkit prints when the guest triple-faults (src/vmm/exit_handler.cc).
+constexpr std::string_view kTripleFault = "the guest triple-faulted (KVM_EXIT_SHUTDOWN)";
 
 std::string tail_lines(const std::string& text, std::size_t lines) {
   std::size_t pos = text.size();
@@ -210,9 +212,18 @@ Error GuestProcess::fail(std::string what) {
   bool guest_kernel_error = false;
   for (auto e : kGuestKernelErrors) guest_kernel_error |= console_.find(e) != std::string::npos;
   bool monitor_error = contains_ci(stderr_, "error");
+  // A triple fault once the guest's own init runs is the guest resetting: the kernel's own
+  // tables are in use by then, not vmkit's boot state (vmkit reports what QEMU turns into a
+  // silent reset). Before init it stays a real failure: vmkit's boot setup may be at fault.
+  bool reset_in_userspace =
+      stderr_.find(kTripleFault) != std::string::npos && count(console_, kInitStart) >= 1;
   if (guest_kernel_error) {
     failure_kind_ = FailureKind::kReal;
     failure_reason_ = "the guest kernel reported an error";
+  } else if (reset_in_userspace) {
+    failure_kind_ = FailureKind::kNestedHostSignature;
+    failure_reason_ =
+        "the guest reset (a triple fault after its init started, no guest kernel error)";
   } else if (monitor_error) {
     failure_kind_ = FailureKind::kReal;
     failure_reason_ = "the monitor reported an error";
