@@ -14,14 +14,17 @@
 #   --append ARGS   more kernel command line for the nested host (e.g. kvm_amd.npt=0)
 #   --no-tsc-reliable  leave tsc=reliable off the nested host's command line (for experiments)
 #   --verbose       also show the nested host's kernel log and timing
-# Exit status: COMMAND's; 124 if the timeout expired; 125 if the nested host failed to start or
-# could not run COMMAND (no /dev/kvm inside, share not mountable, kernel panic, ...).
+#   --keep-log FILE copy the nested host's kernel log to FILE when the run ends (any outcome)
+# Exit status: COMMAND's; 123 if the nested host's kernel locked up (a soft lockup of a minute:
+# the TCG failure of docs/testing.md, "Flakiness"; the run is stopped at once); 124 if the timeout
+# expired; 125 if the nested host failed to start or could not run COMMAND (no /dev/kvm inside,
+# share not mountable, kernel panic, ...).
 # Needs: guest/fetch-kernel.sh and scripts/nested-host/build-initramfs.sh (scripts/setup.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../guest/lib.sh"
 
-timeout=1800 memory=4096 cpus=2 interactive= verbose= extra_append= tsc=tsc=reliable
+timeout=1800 memory=4096 cpus=2 interactive= verbose= extra_append= tsc=tsc=reliable keep_log=
 rw=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --memory) memory=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --verbose) verbose=1; shift ;;
+    --keep-log) keep_log=$2; shift 2 ;;
     --append) extra_append+=" $2"; shift 2 ;;
     --no-tsc-reliable) tsc=; shift ;;
     --) shift; break ;;
@@ -54,6 +58,7 @@ ctl=$(mktemp -d /tmp/vmkit-nested.XXXXXX)
 qemu_pid=
 cleanup() {
   [ -z "$qemu_pid" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
+  [ -z "$keep_log" ] || tr -d '\r' <"$ctl/kernel.log" >"$keep_log" 2>/dev/null || true
   rm -rf "$ctl"
 }
 trap cleanup EXIT
@@ -81,7 +86,8 @@ export -p | grep -Ev '^declare -x (BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|SHLVL|_|OLDPW
 : >"$ctl/kernel.log"
 
 # The kernel logs to ttyS1 (a file), so the command's output on ttyS0 stays clean.
-append="console=ttyS1 $tsc panic=1 edd=off rdinit=/init vmkit_ctl=$ctl$extra_append"
+# maxcpus=1: the init brings the other CPUs online once kvm-hold holds its VM (init, kvm-hold.c).
+append="console=ttyS1 $tsc panic=1 edd=off maxcpus=1 rdinit=/init vmkit_ctl=$ctl$extra_append"
 [ -z "$interactive" ] || append+=" vmkit_interactive"
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -M q35 -cpu max -smp "$cpus" -m "$memory"
       -display none -nodefaults -no-reboot -net none
@@ -92,6 +98,20 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=multi -M q35 -cpu max -smp "$cpus" -m
 
 start=$EPOCHREALTIME
 elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+# A nested kernel that locked up never recovers: once the soft-lockup watchdog reports a CPU
+# stuck for a minute or more, the nested host is stopped instead of waiting for the timeout.
+lockup_pattern='soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s'
+watch_lockup() {
+  while sleep 5; do
+    if grep -qE "$lockup_pattern" "$ctl/kernel.log"; then
+      : >"$ctl/locked-up"
+      pkill -KILL -f "vmkit_ctl=$ctl( |\$)" || true
+      return
+    fi
+  done
+}
+watch_lockup &
+watcher=$!
 if [ -n "$interactive" ]; then
   set +e
   timeout --foreground -k 5 "$timeout" "${qemu[@]}" 2>"$ctl/qemu.err"
@@ -105,8 +125,20 @@ else
   set -e
 fi
 
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+
 control=$(tr -d '\r' <"$ctl/kernel.log" | sed -n 's/^VMKIT-NESTED: //p')
 last_lines() {
+  # The first signs of trouble in the nested kernel (a lockup, a stall, a hung task, an oops)
+  # usually scroll out of its last lines.
+  local trouble
+  trouble=$(tr -d '\r' <"$ctl/kernel.log" | grep -E -m 12 \
+    'BUG|WARNING:|INFO: |watchdog|rcu.*stall|Oops|[Pp]anic|lockup|blocked for more|Call Trace' || true)
+  if [ -n "$trouble" ]; then
+    log "first signs of trouble in the nested host's kernel log:"
+    echo "$trouble" | sed 's/^/  | /' >&2
+  fi
   log "last lines of the nested host's kernel log:"
   tr -d '\r' <"$ctl/kernel.log" | tail -n 30 | sed 's/^/  | /' >&2
   if [ -s "$ctl/console.log" ]; then
@@ -118,6 +150,11 @@ last_lines() {
     tail -n 10 "$ctl/qemu.err" | sed 's/^/  | /' >&2
   fi
 }
+if [ -e "$ctl/locked-up" ]; then
+  log "error: the nested host's kernel locked up ($(grep -oE -m1 "$lockup_pattern" "$ctl/kernel.log")); stopped it (the TCG failure of docs/testing.md, \"Flakiness\")"
+  last_lines
+  exit 123
+fi
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
   case $control in
     *START*) log "error: timeout: COMMAND still running after ${timeout}s; nested host stopped" ;;
