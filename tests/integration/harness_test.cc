@@ -212,5 +212,26 @@ TEST(RetryRuleTest, RealFailuresAreNotRetried) {
   EXPECT_EQ(s.error().message(), "nproc is 1, expected 2");
 }
 
+// A second process of the attempt (the monitor, when the failed one is a client on its console
+// socket) that reported an error makes the failure real, and its last lines are in the message.
+TEST(RetryRuleTest, AnotherProcessReportingAnErrorMakesTheFailureReal) {
+  int attempts = 0;
+  Status s = run_with_retry([&](GuestAttempt& attempt) -> Status {
+    ++attempts;
+    GuestProcess* monitor = TRY(attempt.start(
+        fake_guest("echo VMKIT-GUEST-READY; echo 'vmkit: error: device stuck' >&2; sleep 30"),
+        "monitor"));
+    TRY(monitor->wait_for_text("VMKIT-GUEST-READY", Seconds(10)));
+    GuestProcess* client = TRY(attempt.start(fake_guest("sleep 30"), "client"));
+    TRY(client->wait_for_text("prompt", Seconds(0.3)));
+    return ok_status();
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(attempts, 1);
+  EXPECT_NE(s.error().message().find("--- monitor's stderr:"), std::string::npos)
+      << s.error().message();
+  EXPECT_NE(s.error().message().find("device stuck"), std::string::npos) << s.error().message();
+}
+
 }  // namespace
 }  // namespace vmkit::guest_test

@@ -207,6 +207,18 @@ std::string GuestProcess::last_lines(std::size_t lines) const {
   return text;
 }
 
+std::string GuestProcess::current_last_lines(std::size_t lines) {
+  pump(Seconds(0));
+  return last_lines(lines);
+}
+
+bool GuestProcess::reported_error() const {
+  for (auto e : kGuestKernelErrors) {
+    if (console_.find(e) != std::string::npos) return true;
+  }
+  return contains_ci(stderr_, "error");
+}
+
 Error GuestProcess::fail(std::string what) {
   pump(Seconds(0));
   bool guest_kernel_error = false;

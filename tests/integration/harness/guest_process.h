@@ -86,6 +86,10 @@ class GuestProcess {
   const std::string& monitor_stderr() const { return stderr_; }
   // The last `lines` lines of the console and of the monitor's stderr, for failure messages.
   std::string last_lines(std::size_t lines = 30) const;
+  // Reads what the process wrote meanwhile, then returns last_lines().
+  std::string current_last_lines(std::size_t lines = 30);
+  // The monitor reported an error on its stderr, or the guest kernel one on the console.
+  bool reported_error() const;
   // Seconds since start().
   double elapsed() const;
 

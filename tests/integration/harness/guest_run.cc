@@ -59,6 +59,21 @@ const GuestProcess* GuestAttempt::failed_process() const {
   return nullptr;
 }
 
+std::string GuestAttempt::others_report(const GuestProcess* failed) {
+  std::string report;
+  for (auto& p : processes_) {
+    if (p.get() != failed) report += "\n" + p->current_last_lines(15);
+  }
+  return report;
+}
+
+bool GuestAttempt::other_reported_error(const GuestProcess* failed) const {
+  for (const auto& p : processes_) {
+    if (p.get() != failed && p->reported_error()) return true;
+  }
+  return false;
+}
+
 Status run_with_retry(const Scenario& scenario) {
   ++scenarios;
   std::string reason;
@@ -69,10 +84,14 @@ Status run_with_retry(const Scenario& scenario) {
       GuestAttempt attempt(attempt_number);
       status = scenario(attempt);
       if (!status.ok()) {
-        const GuestProcess* failed = attempt.failed_process();
-        signature =
-            failed != nullptr && failed->failure_kind() == FailureKind::kNestedHostSignature;
-        if (signature) reason = failed->failure_reason();
+        // A process's operation failed: its message has its own last lines, add the others'.
+        if (const GuestProcess* failed = attempt.failed_process()) {
+          std::string others = attempt.others_report(failed);  // reads their output first
+          signature = failed->failure_kind() == FailureKind::kNestedHostSignature &&
+                      !attempt.other_reported_error(failed);
+          if (signature) reason = failed->failure_reason();
+          if (!others.empty()) status = Error(status.error().message() + others);
+        }
       }
     }  // the attempt's processes are killed and reaped here
     if (attempt_number == 2 && !records().empty() && records().back().test == current_test_name()) {

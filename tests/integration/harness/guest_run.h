@@ -24,6 +24,11 @@ class GuestAttempt {
   int number() const { return number_; }
   // The first process whose last operation failed, if any.
   const GuestProcess* failed_process() const;
+  // What the attempt's other processes show (their last lines, read now), for the failure
+  // message, and whether one of them reported an error (then the failure is not the nested
+  // host's signature, whatever the failed process saw).
+  std::string others_report(const GuestProcess* failed);
+  bool other_reported_error(const GuestProcess* failed) const;
 
  private:
   int number_;
