@@ -54,12 +54,23 @@ for entry in "${selected[@]}"; do
     # The test's own CTest timeout, plus the nested host's start and stop.
     bound=$((test_timeout + 60))
     [ "$bound" -le "$left" ] || bound=$left
+    rm -f "$tree/Testing/Temporary/LastTest.log"
     set +e
     "$here/nested-host/run.sh" --timeout "$bound" --rw "$build" \
       --keep-log "$tree/nested-kernel-$name.log" -- \
       ctest --test-dir "$tree" --output-on-failure --no-tests=error "$@" -I "$index,$index"
     status=$?
     set -e
+    # CTest keeps the output of passing tests only in LastTest.log, which the next program
+    # overwrites: keep it, and show what each retry inside the program was.
+    if [ -f "$tree/Testing/Temporary/LastTest.log" ]; then
+      cp "$tree/Testing/Temporary/LastTest.log" "$tree/ctest-$name.log"
+      if [ "$status" = 0 ] && grep -q '^\[ RETRY    \]' "$tree/ctest-$name.log"; then
+        echo "$name passed with a retry; what the first attempt showed (from $tree/ctest-$name.log):"
+        awk '/^\[ RETRY    \]/ { on = 1; n = 0 } on && n++ < 60 { print "  | " $0 } /^\[ +(OK|FAILED) +\]/ { on = 0 }' \
+          "$tree/ctest-$name.log"
+      fi
+    fi
     case $status in
       0) break ;;
       123 | 124 | 125)
