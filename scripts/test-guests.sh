@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test that needs KVM (the CTest tree <build>/guest-tests: the guest tests, label
 # `guest`, and the native payload tests, label `native`) inside the nested test host: each test
-# program in a nested host of its own (about 5 s to start), so that a nested host that fails
+# program in a nested host of its own (about 8 s to start and stop), so that a nested host that fails
 # (its kernel locks up, panics or stops answering: the TCG failure of docs/testing.md,
 # "Flakiness") costs one program, which is then run once more in a fresh nested host, loudly.
 # A second failure of the nested host fails the run. At the end it prints how many guest runs
@@ -30,7 +30,7 @@ tree=$build/guest-tests
 [ -f "$tree/CTestTestfile.cmake" ] ||
   die "$tree has no tests: configure and build first (cmake -S . -B build -G Ninja && ninja -C build)"
 
-# The selected tests: "index name timeout" per line (CTest's own view, so -R/-L/-E apply as usual).
+# The selected tests: "name timeout" per line (CTest's own view, so -R/-L/-E apply as usual).
 mapfile -t selected < <(ctest --test-dir "$tree" --show-only=json-v1 "$@" | python3 -c '
 import json, sys
 for t in json.load(sys.stdin)["tests"]:
