@@ -212,24 +212,27 @@ std::string GuestProcess::current_last_lines(std::size_t lines) {
   return last_lines(lines);
 }
 
-bool GuestProcess::reported_error() const {
+bool GuestProcess::guest_kernel_error() const {
   for (auto e : kGuestKernelErrors) {
     if (console_.find(e) != std::string::npos) return true;
   }
-  return contains_ci(stderr_, "error");
+  return false;
+}
+
+bool GuestProcess::reported_error() const {
+  return guest_kernel_error() || contains_ci(stderr_, "error");
 }
 
 Error GuestProcess::fail(std::string what) {
   pump(Seconds(0));
-  bool guest_kernel_error = false;
-  for (auto e : kGuestKernelErrors) guest_kernel_error |= console_.find(e) != std::string::npos;
+  bool kernel_error = guest_kernel_error();
   bool monitor_error = contains_ci(stderr_, "error");
   // A triple fault once the guest's own init runs is the guest resetting: the kernel's own
   // tables are in use by then, not vmkit's boot state (vmkit reports what QEMU turns into a
   // silent reset). Before init it stays a real failure: vmkit's boot setup may be at fault.
   bool reset_in_userspace =
       stderr_.find(kTripleFault) != std::string::npos && count(console_, kInitStart) >= 1;
-  if (guest_kernel_error) {
+  if (kernel_error) {
     failure_kind_ = FailureKind::kReal;
     failure_reason_ = "the guest kernel reported an error";
   } else if (reset_in_userspace) {

@@ -103,6 +103,8 @@ class GuestProcess {
   void pump(Seconds wait);
   void reap(bool block);
   void kill_and_reap();
+  // The guest kernel printed a panic, BUG or Oops on the console.
+  bool guest_kernel_error() const;
   // Builds the failure Error and classifies it.
   Error fail(std::string what);
 
