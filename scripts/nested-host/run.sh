@@ -16,8 +16,9 @@
 #   --cpu-model M   QEMU's -cpu for the nested host (default max,erms=off)
 #   --verbose       also show the nested host's kernel log and timing
 #   --keep-log FILE copy the nested host's kernel log to FILE when the run ends (any outcome)
-# Exit status: COMMAND's; 123 if the nested host's kernel locked up (a soft lockup of a minute:
-# the TCG failure of docs/testing.md, "Flakiness"; the run is stopped at once); 124 if the timeout
+# Exit status: COMMAND's; 123 if the nested host's kernel locked up or stopped responding (a soft
+# lockup of a minute, or 90 s without the init's heartbeat: the TCG failures of docs/testing.md,
+# "Flakiness"; the run is stopped at once); 124 if the timeout
 # expired; 125 if the nested host failed to start or could not run COMMAND (no /dev/kvm inside,
 # share not mountable, kernel panic, ...).
 # Needs: guest/fetch-kernel.sh and scripts/nested-host/build-initramfs.sh (scripts/setup.sh).
@@ -90,6 +91,7 @@ export -p | grep -Ev '^declare -x (BASHOPTS|SHELLOPTS|BASH_[A-Z_]*|SHLVL|_|OLDPW
   echo
 } >"$ctl/command"
 : >"$ctl/kernel.log"
+: >"$ctl/heartbeat"
 
 # The kernel logs to ttyS1 (a file), so the command's output on ttyS0 stays clean.
 # maxcpus=1: the init brings the other CPUs online once kvm-hold holds its VM (init, kvm-hold.c).
@@ -98,20 +100,31 @@ append="console=ttyS1 $tsc panic=1 edd=off maxcpus=1 rdinit=/init vmkit_ctl=$ctl
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -M q35 -cpu "$cpu_model" -smp "$cpus" -m "$memory"
       -display none -nodefaults -no-reboot -net none
       -kernel "$kernel" -initrd "$initrd" -append "$append"
-      -serial mon:stdio -serial "file:$ctl/kernel.log"
+      -serial mon:stdio -serial "file:$ctl/kernel.log" -serial "file:$ctl/heartbeat"
       -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
       "${share_args[@]}")
 
 start=$EPOCHREALTIME
 elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 # A nested kernel that locked up never recovers: once the soft-lockup watchdog reports a CPU
-# stuck for a minute or more, the nested host is stopped instead of waiting for the timeout.
+# stuck for a minute or more, or the init's heartbeat (every 5 s on ttyS2) has been silent for
+# 90 s, the nested host is stopped instead of waiting for the timeout.
 lockup_pattern='soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s'
+heartbeat_silence=90
 watch_lockup() {
+  local last_size=0 last_change=$SECONDS size
   while sleep 5; do
     if grep -qE "$lockup_pattern" "$ctl/kernel.log"; then
-      : >"$ctl/locked-up"
-      pkill -KILL -f "vmkit_ctl=$ctl( |\$)" || true
+      echo "its kernel locked up ($(grep -oE -m1 "$lockup_pattern" "$ctl/kernel.log"))" >"$ctl/locked-up"
+    fi
+    size=$(stat -c %s "$ctl/heartbeat" 2>/dev/null || echo 0)
+    if [ "$size" != "$last_size" ]; then
+      last_size=$size last_change=$SECONDS
+    elif [ "$size" != 0 ] && [ $((SECONDS - last_change)) -ge "$heartbeat_silence" ]; then
+      echo "it stopped responding (no heartbeat for ${heartbeat_silence}s, last uptime $(tail -n 1 "$ctl/heartbeat" | cut -d' ' -f1)s)" >"$ctl/locked-up"
+    fi
+    if [ -e "$ctl/locked-up" ]; then
+      pkill -KILL -f "^qemu-system-x86_64 .*vmkit_ctl=$ctl( |\$)" || true
       return
     fi
   done
@@ -126,8 +139,11 @@ if [ -n "$interactive" ]; then
 else
   # Console to our stdout and to a log (for the last lines on failure).
   set +e
-  timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>"$ctl/qemu.err" | tee "$ctl/console.log"
-  qemu_status=${PIPESTATUS[0]}
+  # (stderr of the group to /dev/null: bash's "Killed" notice when the watcher stops QEMU)
+  {
+    timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>"$ctl/qemu.err" | tee "$ctl/console.log"
+    qemu_status=${PIPESTATUS[0]}
+  } 2>/dev/null
   set -e
 fi
 
@@ -157,7 +173,7 @@ last_lines() {
   fi
 }
 if [ -e "$ctl/locked-up" ]; then
-  log "error: the nested host's kernel locked up ($(grep -oE -m1 "$lockup_pattern" "$ctl/kernel.log")); stopped it (the TCG failure of docs/testing.md, \"Flakiness\")"
+  log "error: the nested host failed: $(cat "$ctl/locked-up"); stopped it (docs/testing.md, \"Flakiness\")"
   last_lines
   exit 123
 fi
