@@ -12,6 +12,8 @@
 namespace vmkit {
 namespace {
 
+constexpr uint64_t kEarlyCompletionBytes = 256 * 1024;
+
 IoOp op_for(BlockRequest::Kind kind) {
   switch (kind) {
     case BlockRequest::Kind::kRead:
@@ -75,6 +77,13 @@ void BlockQueue::process_notify() {
       handle(chain_);
     }
     disk_->kick();
+    // After a round of large transfers, what the kernel finished in the submit call (io_uring
+    // copies cached data inline) goes back to the guest at once, so that it refills the queue
+    // while this thread copies the next round (1M reads: +13% in the nested host). Rounds of
+    // small requests wait for the completion event, which batches their interrupts (returning
+    // them early too cost 4k random writes a third of their IOPS).
+    if (round_bytes_ >= kEarlyCompletionBytes) process_completions();
+    round_bytes_ = 0;
     if (failed_) break;
     auto more = queue_.queue.enable_notification();
     if (!more.ok()) {
@@ -136,6 +145,7 @@ void BlockQueue::handle(const DescriptorChain& chain) {
   io.cookie = head;
   slot.busy = true;
   ++in_flight_;
+  if (io.op == IoOp::kRead || io.op == IoOp::kWrite) round_bytes_ += req.length;
   Status submitted = disk_->submit(io);
   if (!submitted.ok()) {
     LOG_WARN("virtio-blk queue {}: submit failed: {}", queue_.index, submitted.error().message());

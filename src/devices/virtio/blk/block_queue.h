@@ -70,6 +70,7 @@ class BlockQueue {
   std::vector<Slot> slots_;  // indexed by head descriptor
   std::vector<IoCompletion> completions_;
   size_t in_flight_ = 0;
+  uint64_t round_bytes_ = 0;  // data submitted since the last kick
   bool used_added_ = false;
   bool failed_ = false;
   bool stopped_ = false;
