@@ -40,7 +40,7 @@ Command register_run_command(CLI::App& root) {
   app->add_option("--disk", *disks,
                   "virtio-blk disk (repeatable; the first is /dev/vda): "
                   "path=FILE[,format=raw|qcow2][,readonly=on][,serial=S][,cache=none|writeback]"
-                  "[,queues=N]");
+                  "[,queues=N][,poll-max-ns=N]");
   app->add_option("--net", *nets,
                   "virtio-net card (repeatable): user[,hostfwd=tcp::2222-:22][,mac=M] "
                   "(NAT, DHCP, DNS; no privileges) or tap,ifname=NAME[,mac=M][,queues=N]");

@@ -54,6 +54,8 @@ class DiskQueue {
   virtual void kick() = 0;
   // Appends ready completions to `out`; returns how many.
   virtual size_t reap(std::vector<IoCompletion>& out) = 0;
+  // Whether reap() would return something, without a syscall (for a polling thread).
+  virtual bool has_completions() const = 0;
 };
 
 class DiskImage {

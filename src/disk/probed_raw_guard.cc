@@ -38,6 +38,7 @@ class GuardedQueue final : public DiskQueue {
   }
   void kick() override { inner_->kick(); }
   size_t reap(std::vector<IoCompletion>& out) override { return inner_->reap(out); }
+  bool has_completions() const override { return inner_->has_completions(); }
 
  private:
   std::unique_ptr<DiskQueue> inner_;

@@ -20,6 +20,7 @@ class SyncDiskQueue final : public DiskQueue {
   Status submit(const IoRequest& request) override;
   void kick() override {}
   size_t reap(std::vector<IoCompletion>& out) override;
+  bool has_completions() const override { return !ready_.empty(); }
 
  private:
   SyncDiskQueue(DiskImage& image, EventFd event) : image_(image), event_(std::move(event)) {}

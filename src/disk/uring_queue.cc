@@ -156,6 +156,10 @@ void UringDiskQueue::fill_from_backlog() {
   kick();
 }
 
+bool UringDiskQueue::has_completions() const {
+  return !ready_.empty() || io_uring_cq_ready(&ring_) > 0;
+}
+
 size_t UringDiskQueue::reap(std::vector<IoCompletion>& out) {
   event_.consume();
   size_t n = ready_.size();

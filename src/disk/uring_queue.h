@@ -32,6 +32,7 @@ class UringDiskQueue final : public DiskQueue {
   Status submit(const IoRequest& request) override;
   void kick() override;
   size_t reap(std::vector<IoCompletion>& out) override;
+  bool has_completions() const override;
 
   // Reads and writes that went to the ring (the others ran synchronously).
   uint64_t ring_transfers() const { return ring_transfers_; }

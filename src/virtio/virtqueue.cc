@@ -176,6 +176,12 @@ bool VirtQueue::needs_interrupt() {
          static_cast<uint16_t>(next_used_ - old_used);
 }
 
+bool VirtQueue::has_available() const {
+  if (broken_) return false;
+  auto avail_idx = mem_->load_acquire<uint16_t>(layout_.avail + kAvailIdx);
+  return !avail_idx.ok() || *avail_idx != last_avail_;
+}
+
 Result<bool> VirtQueue::enable_notification() {
   if (event_idx_) {
     TRY(mem_->store_release<uint16_t>(layout_.used + (kUsedRing + 8ull * size_), last_avail_));

@@ -53,6 +53,10 @@ class VirtQueue {
   // Tells the driver the device wants a notification for the next buffer (avail_event with
   // EVENT_IDX) and re-checks the ring: true when buffers arrived meanwhile (pop again).
   Result<bool> enable_notification();
+  // Whether the driver has made buffers available that pop() has not taken, without changing
+  // the notification state (for a polling thread). True when the ring cannot be read, so that
+  // pop() reports the error.
+  bool has_available() const;
 
  private:
   VirtQueue(const GuestMemory& mem, const QueueLayout& layout, bool event_idx, bool indirect)

@@ -44,6 +44,7 @@ Result<std::unique_ptr<PciRoot>> build_pci(const PciPlatformRefs& p, const VmCon
     params.image = std::shared_ptr<DiskImage>(std::move(*image));
     params.read_only = disk.read_only;
     params.serial = disk.serial;
+    params.poll_max_ns = disk.poll_max_ns;
     params.num_queues = disk.queues.value_or(
         static_cast<uint16_t>(std::min<uint32_t>(config.cpus, BlockDevice::kMaxQueues)));
     auto blk = BlockDevice::create(std::move(params));

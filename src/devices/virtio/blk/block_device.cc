@@ -78,6 +78,7 @@ Status BlockDevice::activate(VirtioActivation activation) {
   context.limits.max_discard_sectors = config_.max_discard_sectors;
   context.limits.max_write_zeroes_sectors = config_.max_write_zeroes_sectors;
   context.limits.max_segments = 1;
+  context.poll_max_ns = params_.poll_max_ns;
   std::memcpy(context.id.data(), params_.serial.data(), params_.serial.size());
   for (ActiveQueue& queue : activation.queues) {
     auto created = BlockQueue::create(std::move(queue), context, *params_.image);

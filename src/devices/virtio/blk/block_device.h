@@ -21,6 +21,7 @@ struct BlockDeviceParams {
   std::string serial;                // GET_ID string, at most 20 bytes
   uint16_t num_queues = 1;           // the creator passes the vCPU count
   uint16_t queue_size = 256;         // a power of two in [4, 1024]
+  uint64_t poll_max_ns = 0;          // BlockQueueContext::poll_max_ns
 };
 
 class BlockDevice final : public VirtioDevice {

@@ -111,10 +111,19 @@ Result<BlockOptions> parse_block_options(std::string_view text) {
                                  quoted(value)));
       }
       options.queues = static_cast<uint16_t>(n);
+    } else if (key == "poll-max-ns") {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() ||
+          n > BlockOptions::kMaxPollMaxNs) {
+        return Error(fmt::format("disk option 'poll-max-ns': expected 0 to {}, got {}",
+                                 BlockOptions::kMaxPollMaxNs, quoted(value)));
+      }
+      options.poll_max_ns = n;
     } else {
       return Error(
           fmt::format("unknown disk option {} (expected path, readonly, serial, cache, "
-                      "format or queues)",
+                      "format, queues or poll-max-ns)",
                       quoted(key)));
     }
   }

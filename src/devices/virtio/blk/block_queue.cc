@@ -66,6 +66,7 @@ void BlockQueue::fail(const Error& error) {
 void BlockQueue::process_notify() {
   queue_.notify->consume();
   if (failed_) return;
+  note_wakeup();
   while (true) {
     while (true) {
       auto popped = queue_.queue.pop(chain_);
@@ -85,14 +86,55 @@ void BlockQueue::process_notify() {
     if (round_bytes_ >= kEarlyCompletionBytes) process_completions();
     round_bytes_ = 0;
     if (failed_) break;
+    if (poll_for_requests()) continue;
     auto more = queue_.queue.enable_notification();
     if (!more.ok()) {
       fail(more.error());
       break;
     }
-    if (!*more) break;
+    if (!*more) {
+      if (context_.poll_max_ns > 0) {
+        sleeping_ = true;
+        sleep_start_ = Clock::now();
+      }
+      break;
+    }
   }
   finish_batch();
+}
+
+void BlockQueue::note_wakeup() {
+  if (context_.poll_max_ns == 0 || !sleeping_) return;
+  sleeping_ = false;
+  if (polling_) return;
+  // The driver came back within a window of the queue's last work: polling would have caught
+  // it without its exit.
+  auto slept = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sleep_start_);
+  if (static_cast<uint64_t>(slept.count()) <= context_.poll_max_ns) {
+    polling_ = true;
+    poll_misses_ = 0;
+  }
+}
+
+bool BlockQueue::poll_for_requests() {
+  if (!polling_) return false;
+  auto window = std::chrono::nanoseconds(context_.poll_max_ns);
+  auto deadline = Clock::now() + window;
+  while (true) {
+    if (disk_->has_completions()) {
+      process_completions();
+      if (failed_) return false;
+      deadline = Clock::now() + window;
+    }
+    if (queue_.queue.has_available()) {
+      poll_misses_ = 0;
+      return true;
+    }
+    if (Clock::now() >= deadline) break;
+    __builtin_ia32_pause();
+  }
+  if (++poll_misses_ >= kPollMisses) polling_ = false;
+  return false;
 }
 
 void BlockQueue::handle(const DescriptorChain& chain) {
@@ -190,6 +232,8 @@ void BlockQueue::process_completions() {
     complete(head, unsupported ? blk::kStatusUnsupp : blk::kStatusIoErr, 1);
   }
   finish_batch();
+  // The guest's next request answers these completions: measure its delay from here.
+  if (sleeping_) sleep_start_ = Clock::now();
 }
 
 void BlockQueue::finish_batch() {

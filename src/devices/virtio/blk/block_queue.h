@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct BlockQueueContext {
   VirtioInterrupt* interrupt = nullptr;
   BlockLimits limits;
   std::array<uint8_t, 20> id{};  // the GET_ID string, NUL-padded
+  // How long the queue thread spins for new requests after a batch, with the driver's
+  // notifications still off, before it re-enables them and sleeps; 0: never. Polling turns
+  // itself off after kPollMisses windows in a row found nothing, and on again when a
+  // notification comes within this time of the thread going to sleep.
+  uint64_t poll_max_ns = 0;
 };
 
 class BlockQueue {
@@ -47,6 +53,9 @@ class BlockQueue {
   void process_completions();
   size_t in_flight() const { return in_flight_; }
   int disk_event_fd() const { return disk_->event_fd(); }
+  bool polling() const { return polling_; }
+
+  static constexpr int kPollMisses = 16;
 
  private:
   struct Slot {
@@ -59,6 +68,11 @@ class BlockQueue {
   void handle(const DescriptorChain& chain);
   void complete(uint16_t head, uint8_t status, uint32_t used_len);
   void finish_batch();
+  // While polling: spins for up to poll_max_ns (restarted by each completion it returns) until
+  // the driver makes a buffer available: true then, with notifications still off.
+  bool poll_for_requests();
+  // On a notification: turns polling on if the thread slept less than poll_max_ns.
+  void note_wakeup();
   void fail(const Error& error);
   void drain();
 
@@ -71,6 +85,12 @@ class BlockQueue {
   std::vector<IoCompletion> completions_;
   size_t in_flight_ = 0;
   uint64_t round_bytes_ = 0;  // data submitted since the last kick
+  // Polling (context_.poll_max_ns > 0).
+  using Clock = std::chrono::steady_clock;
+  bool polling_ = false;
+  int poll_misses_ = 0;  // windows in a row that found no request
+  bool sleeping_ = false;
+  Clock::time_point sleep_start_;
   bool used_added_ = false;
   bool failed_ = false;
   bool stopped_ = false;

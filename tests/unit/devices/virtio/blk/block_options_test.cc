@@ -7,7 +7,8 @@ namespace {
 
 TEST(BlockOptions, Full) {
   auto o = parse_block_options(
-      "path=/var/disk.img,readonly=on,serial=ABC-123,cache=none,format=qcow2,queues=4");
+      "path=/var/disk.img,readonly=on,serial=ABC-123,cache=none,format=qcow2,queues=4,"
+      "poll-max-ns=0");
   ASSERT_TRUE(o.ok()) << o.error().message();
   EXPECT_EQ(o->path, "/var/disk.img");
   EXPECT_TRUE(o->read_only);
@@ -15,6 +16,7 @@ TEST(BlockOptions, Full) {
   EXPECT_EQ(o->cache, CacheMode::kNone);
   EXPECT_EQ(o->format, "qcow2");
   EXPECT_EQ(o->queues, 4);
+  EXPECT_EQ(o->poll_max_ns, 0u);
 }
 
 TEST(BlockOptions, Defaults) {
@@ -25,6 +27,7 @@ TEST(BlockOptions, Defaults) {
   EXPECT_EQ(o->cache, CacheMode::kWriteback);
   EXPECT_EQ(o->format, "");
   EXPECT_FALSE(o->queues);
+  EXPECT_EQ(o->poll_max_ns, BlockOptions::kDefaultPollMaxNs);
 }
 
 TEST(BlockOptions, BarePathAndEscapedCommas) {
@@ -44,8 +47,8 @@ TEST(BlockOptions, Errors) {
   EXPECT_EQ(message("readonly=on"), "disk options need path=FILE");
   EXPECT_EQ(message("path=a,path=b"), "disk option 'path' given twice");
   EXPECT_EQ(message("path=a,bogus=1"),
-            "unknown disk option 'bogus' (expected path, readonly, serial, cache, format or "
-            "queues)");
+            "unknown disk option 'bogus' (expected path, readonly, serial, cache, format, "
+            "queues or poll-max-ns)");
   EXPECT_EQ(message("path=a,readonly=maybe"),
             "disk option 'readonly': expected on or off, got "
             "'maybe'");
@@ -60,6 +63,12 @@ TEST(BlockOptions, Errors) {
   EXPECT_EQ(message("path=a,queues=0"), "disk option 'queues': expected 1 to 64, got '0'");
   EXPECT_EQ(message("path=a,queues=65"), "disk option 'queues': expected 1 to 64, got '65'");
   EXPECT_EQ(message("path=a,queues=4x"), "disk option 'queues': expected 1 to 64, got '4x'");
+  EXPECT_EQ(message("path=a,poll-max-ns=-1"),
+            "disk option 'poll-max-ns': expected 0 to 10000000, got '-1'");
+  EXPECT_EQ(message("path=a,poll-max-ns=10000001"),
+            "disk option 'poll-max-ns': expected 0 to 10000000, got '10000001'");
+  EXPECT_EQ(message("path=a,poll-max-ns=1us"),
+            "disk option 'poll-max-ns': expected 0 to 10000000, got '1us'");
   EXPECT_EQ(message("path=a,readonly"), "disk option 'readonly' has no value (expected key=value)");
   EXPECT_EQ(message("path="), "disk option 'path' is empty");
   EXPECT_EQ(message("path=a,"), "disk option '' has no value (expected key=value)");

@@ -146,6 +146,11 @@ size_t MemoryDiskQueue::held() {
   return held_.size();
 }
 
+bool MemoryDiskQueue::has_completions() const {
+  std::lock_guard lock(mu_);
+  return !ready_.empty();
+}
+
 size_t MemoryDiskQueue::reap(std::vector<IoCompletion>& out) {
   event_.consume();
   std::lock_guard lock(mu_);

@@ -72,6 +72,7 @@ class MemoryDiskQueue final : public DiskQueue {
   Status submit(const IoRequest& request) override;
   void kick() override {}
   size_t reap(std::vector<IoCompletion>& out) override;
+  bool has_completions() const override;
   // Completes held requests (called by MemoryDisk::release_all).
   void release();
   size_t held();
@@ -79,7 +80,7 @@ class MemoryDiskQueue final : public DiskQueue {
  private:
   MemoryDisk& disk_;
   EventFd event_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::deque<IoRequest> held_;
   std::vector<IoCompletion> ready_;
 };
