@@ -87,6 +87,7 @@ void BlockQueue::process_notify() {
     round_bytes_ = 0;
     if (failed_) break;
     if (poll_for_requests()) continue;
+    if (failed_) break;
     auto more = queue_.queue.enable_notification();
     if (!more.ok()) {
       fail(more.error());

@@ -30,7 +30,8 @@ struct BlockQueueContext {
   // How long the queue thread spins for new requests after a batch, with the driver's
   // notifications still off, before it re-enables them and sleeps; 0: never. Polling turns
   // itself off after kPollMisses windows in a row found nothing, and on again when a
-  // notification comes within this time of the thread going to sleep.
+  // notification comes within this time of the thread's last work (a batch, or completions
+  // returned while it slept).
   uint64_t poll_max_ns = 0;
 };
 
@@ -71,7 +72,7 @@ class BlockQueue {
   // While polling: spins for up to poll_max_ns (restarted by each completion it returns) until
   // the driver makes a buffer available: true then, with notifications still off.
   bool poll_for_requests();
-  // On a notification: turns polling on if the thread slept less than poll_max_ns.
+  // On a notification: turns polling on if it came within poll_max_ns of the last work.
   void note_wakeup();
   void fail(const Error& error);
   void drain();
