@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include <future>
+
 #include "arch/x86_64/acpi/mptable.h"
 #include "arch/x86_64/acpi/tables.h"
 #include "arch/x86_64/boot_setup.h"
@@ -41,12 +43,25 @@ Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config,
   KvmVm kvm_vm = TRY(KvmVm::create(kvm));
   GuestMemory memory = TRY(GuestMemory::create(x86::ram_regions(config.memory_size)));
   std::unique_ptr<Vm> vm(new Vm(std::move(kvm_vm), std::move(memory)));
-  TRY(vm->setup_memory());
-  TRY(vm->setup_platform(host));
-  TRY(vm->setup_pci(kvm, config, host));
-  TRY(vm->load_guest(config));
-  TRY(vm->create_vcpus(kvm, config, *host.events));
+  // Reading the kernel and initrd into fresh guest RAM (~15 MB of page faults and copies) is the
+  // longest step of a start: it runs on its own thread beside the KVM, device and vCPU setup,
+  // which touch none of those pages. Errors keep their order: the setup's, then the images'.
+  std::future<Result<LoadedImages>> loading = std::async(
+      std::launch::async, [&memory = vm->memory_, &config] { return load_images(memory, config); });
+  Status setup = vm->setup(kvm, config, host);
+  Result<LoadedImages> images = loading.get();
+  TRY(setup);
+  if (!images.ok()) return images.error();
+  TRY(vm->finish_boot_setup(config, *images));
   return vm;
+}
+
+Status Vm::setup(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host) {
+  TRY(setup_memory());
+  TRY(setup_platform(host));
+  TRY(setup_pci(kvm, config, host));
+  rsdp_address_ = TRY(write_firmware_tables(config));
+  return create_vcpus(kvm, config, *host.events);
 }
 
 Vm::~Vm() {
@@ -97,27 +112,32 @@ Status Vm::setup_pci(const Kvm& kvm, const VmConfig& config, const VmHostEnd& ho
   return {};
 }
 
-Status Vm::load_guest(const VmConfig& config) {
+Result<Vm::LoadedImages> Vm::load_images(const GuestMemory& memory, const VmConfig& config) {
   auto image = x86::FileKernelImage::open(config.kernel);
   if (!image.ok()) return image.error().context("kernel");
-  uint64_t ram_end = x86::low_ram_end(config.memory_size);
-  x86::LoadedKernel kernel = TRY(x86::load_kernel(memory_, *image, ram_end));
-  x86::BootSetup setup;
-  setup.cmdline = config.cmdline;
-  setup.memory_size = config.memory_size;
+  LoadedImages loaded;
+  loaded.kernel = TRY(x86::load_kernel(memory, *image, x86::low_ram_end(config.memory_size)));
   if (!config.initrd.empty()) {
     auto fd = open_file(config.initrd, O_RDONLY);
     if (!fd.ok()) return fd.error().context("initrd");
     uint64_t size = TRY(file_size(fd->get(), config.initrd));
-    x86::InitrdPlacement placement = TRY(x86::place_initrd(kernel, size, config.memory_size));
-    auto dest = TRY(memory_.span(GuestAddress(placement.address), size));
+    x86::InitrdPlacement placement =
+        TRY(x86::place_initrd(loaded.kernel, size, config.memory_size));
+    auto dest = TRY(memory.span(GuestAddress(placement.address), size));
     TRY(read_exact(fd->get(), dest, 0, config.initrd));
-    setup.initrd = placement;
+    loaded.initrd = placement;
   }
-  setup.rsdp_address = TRY(write_firmware_tables(config));
-  TRY(x86::write_boot_structures(memory_, kernel, setup));
-  loaded_kernel_ = kernel;
-  return {};
+  return loaded;
+}
+
+Status Vm::finish_boot_setup(const VmConfig& config, const LoadedImages& images) {
+  x86::BootSetup setup;
+  setup.cmdline = config.cmdline;
+  setup.memory_size = config.memory_size;
+  setup.initrd = images.initrd;
+  setup.rsdp_address = rsdp_address_;
+  TRY(x86::write_boot_structures(memory_, images.kernel, setup));
+  return x86::setup_boot_vcpu(vcpus_.front()->vcpu(), images.kernel);
 }
 
 Result<uint64_t> Vm::write_firmware_tables(const VmConfig& config) {
@@ -152,7 +172,6 @@ Status Vm::create_vcpus(const Kvm& kvm, const VmConfig& config, VmEvents& events
   for (uint32_t i = 0; i < config.cpus; ++i) {
     KvmVcpu vcpu = TRY(KvmVcpu::create(kvm, vm_, i));
     TRY(x86::setup_vcpu_common(vcpu, cpuid, msrs, config.cpus, cpuid_options));
-    if (i == 0) TRY(x86::setup_boot_vcpu(vcpu, loaded_kernel_));
     vcpus_.push_back(std::make_unique<VcpuThread>(std::move(vcpu), pio_, mmio_, events));
   }
   return {};

@@ -5,8 +5,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "arch/x86_64/boot_setup.h"
 #include "arch/x86_64/kernel_loader.h"
 #include "base/result.h"
 #include "bus/bus.h"
@@ -54,7 +56,17 @@ class Vm {
   Status setup_memory();
   Status setup_platform(const VmHostEnd& host);
   Status setup_pci(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host);
-  Status load_guest(const VmConfig& config);
+  // The kernel and initrd as placed in guest RAM.
+  struct LoadedImages {
+    x86::LoadedKernel kernel;
+    std::optional<x86::InitrdPlacement> initrd;
+  };
+  // Everything but the images: memory slots, platform and PCI devices, firmware tables, vCPUs.
+  Status setup(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host);
+  // Copies the kernel and initrd into `memory`; called on a thread of its own during setup().
+  static Result<LoadedImages> load_images(const GuestMemory& memory, const VmConfig& config);
+  // Zero page or PVH start info, command line, page tables; the boot vCPU's entry registers.
+  Status finish_boot_setup(const VmConfig& config, const LoadedImages& images);
   // ACPI (returns the RSDP address), MP table and SMBIOS.
   Result<uint64_t> write_firmware_tables(const VmConfig& config);
   Status create_vcpus(const Kvm& kvm, const VmConfig& config, VmEvents& events);
@@ -71,7 +83,7 @@ class Vm {
   std::unique_ptr<PciRoot> pci_root_;
   std::shared_ptr<Serial> serial_;
   std::shared_ptr<AcpiPm> acpi_pm_;
-  x86::LoadedKernel loaded_kernel_;
+  uint64_t rsdp_address_ = 0;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;
 };
 
