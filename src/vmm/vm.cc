@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <future>
+#include <system_error>
 
 #include "arch/x86_64/acpi/mptable.h"
 #include "arch/x86_64/acpi/tables.h"
@@ -44,22 +45,35 @@ Result<std::unique_ptr<Vm>> Vm::create(const Kvm& kvm, const VmConfig& config,
   GuestMemory memory = TRY(GuestMemory::create(x86::ram_regions(config.memory_size)));
   std::unique_ptr<Vm> vm(new Vm(std::move(kvm_vm), std::move(memory)));
   // Reading the kernel and initrd into fresh guest RAM (~15 MB of page faults and copies) is the
-  // longest step of a start: it runs on its own thread beside the KVM, device and vCPU setup,
-  // which touch none of those pages. Errors keep their order: the setup's, then the images'.
-  std::future<Result<LoadedImages>> loading = std::async(
-      std::launch::async, [&memory = vm->memory_, &config] { return load_images(memory, config); });
-  Status setup = vm->setup(kvm, config, host);
+  // longest step of a start: it runs on a thread of its own while the devices, the firmware
+  // tables and the vCPUs are set up, none of which touch those pages (the tables live below
+  // 1 MiB, the images above). Errors come in the order of the steps before the thread existed:
+  // devices, then images, then tables and vCPUs. A host that cannot start the thread loads the
+  // images at the join instead.
+  auto load = [&memory = vm->memory_, &config] { return load_images(memory, config); };
+  std::future<Result<LoadedImages>> loading;
+  try {
+    loading = std::async(std::launch::async, load);
+  } catch (const std::system_error&) {
+    loading = std::async(std::launch::deferred, load);
+  }
+  Status devices = vm->setup_devices(kvm, config, host);
+  Status platform = devices.ok() ? vm->setup_firmware_and_vcpus(kvm, config, host) : Status{};
   Result<LoadedImages> images = loading.get();
-  TRY(setup);
+  TRY(devices);
   if (!images.ok()) return images.error();
+  TRY(platform);
   TRY(vm->finish_boot_setup(config, *images));
   return vm;
 }
 
-Status Vm::setup(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host) {
+Status Vm::setup_devices(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host) {
   TRY(setup_memory());
   TRY(setup_platform(host));
-  TRY(setup_pci(kvm, config, host));
+  return setup_pci(kvm, config, host);
+}
+
+Status Vm::setup_firmware_and_vcpus(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host) {
   rsdp_address_ = TRY(write_firmware_tables(config));
   return create_vcpus(kvm, config, *host.events);
 }

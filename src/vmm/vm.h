@@ -61,9 +61,12 @@ class Vm {
     x86::LoadedKernel kernel;
     std::optional<x86::InitrdPlacement> initrd;
   };
-  // Everything but the images: memory slots, platform and PCI devices, firmware tables, vCPUs.
-  Status setup(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host);
-  // Copies the kernel and initrd into `memory`; called on a thread of its own during setup().
+  // Memory slots, in-kernel irqchip and PIT, platform and PCI devices.
+  Status setup_devices(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host);
+  // ACPI, MP and SMBIOS tables (below 1 MiB) and the vCPUs, without the boot vCPU's entry state.
+  Status setup_firmware_and_vcpus(const Kvm& kvm, const VmConfig& config, const VmHostEnd& host);
+  // Copies the kernel and initrd into `memory` (at 1 MiB and above); runs on a thread of its own
+  // beside setup_devices() and setup_firmware_and_vcpus().
   static Result<LoadedImages> load_images(const GuestMemory& memory, const VmConfig& config);
   // Zero page or PVH start info, command line, page tables; the boot vCPU's entry registers.
   Status finish_boot_setup(const VmConfig& config, const LoadedImages& images);

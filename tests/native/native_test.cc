@@ -267,6 +267,28 @@ TEST_F(NativeTest, TruncatedKernelAndOversizedInitrd) {
   ::unlink(big_initrd.c_str());
 }
 
+// The kernel and initrd load on a thread beside the device, firmware and vCPU setup; the first
+// error reported is still the one of the earliest step: devices, then images, then vCPUs.
+TEST_F(NativeTest, ErrorsFollowTheOrderOfTheSteps) {
+  std::string junk = temp_path("junk-kernel"), bad_qcow2 = temp_path("bad.qcow2");
+  { std::ofstream(junk) << "this is not a kernel"; }
+  {
+    std::string image(4096, '\0');
+    std::memcpy(image.data(), "QFI\xfb\0\0\0\x09", 8);  // qcow2 magic, version 9
+    std::ofstream(bad_qcow2, std::ios::binary) << image;
+  }
+  // A device error comes before the kernel's.
+  expect_one_line_error(
+      run({kVmkit, "run", "--kernel", junk, "--disk", "path=" + bad_qcow2 + ",format=qcow2"}, 10s),
+      "unsupported qcow2 version 9");
+  // The kernel's error comes before a vCPU's (here: out of file descriptors at vCPU 30 or so).
+  const std::string limited = "ulimit -n 40 && exec " + kVmkit + " run --cpus 64 --kernel ";
+  expect_one_line_error(run({"sh", "-c", limited + junk}, 10s), "not a bzImage");
+  expect_one_line_error(run({"sh", "-c", limited + payload("hello")}, 10s), "KVM_CREATE_VCPU");
+  ::unlink(junk.c_str());
+  ::unlink(bad_qcow2.c_str());
+}
+
 TEST_F(NativeTest, NoKvmDeviceOrNoPermission) {
   ASSERT_EQ(::geteuid(), 0u) << "this test needs root (unshare, setpriv)";
   // /dev without kvm, in a private mount namespace.
