@@ -281,7 +281,7 @@ TEST_F(NativeTest, ErrorsFollowTheOrderOfTheSteps) {
   expect_one_line_error(
       run({kVmkit, "run", "--kernel", junk, "--disk", "path=" + bad_qcow2 + ",format=qcow2"}, 10s),
       "unsupported qcow2 version 9");
-  // The kernel's error comes before a vCPU's (here: out of file descriptors at vCPU 30 or so).
+  // The kernel's error comes before a vCPU's (here: out of file descriptors at about vCPU 23).
   const std::string limited = "ulimit -n 40 && exec " + kVmkit + " run --cpus 64 --kernel ";
   expect_one_line_error(run({"sh", "-c", limited + junk}, 10s), "not a bzImage");
   expect_one_line_error(run({"sh", "-c", limited + payload("hello")}, 10s), "KVM_CREATE_VCPU");
