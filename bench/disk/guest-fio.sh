@@ -16,7 +16,9 @@
 # Caching: tmpfs before Linux 6.6 refuses O_DIRECT, so when the image directory does, QEMU gets
 # cache=writeback,aio=io_uring, vmkit cache=writeback and the host fio direct=0; where O_DIRECT
 # works: QEMU cache=none,aio=native, vmkit cache=none, host direct=1. The script says which.
-# Each (run, format) boots each monitor once, interleaved; medians over --runs. A boot that fails
+# Each (run, format) boots each monitor once, interleaved: odd runs in the --monitors order, even
+# runs reversed, so that neither monitor always boots first (right after the host's fio or the
+# other format's boots); use an even --runs. Medians over --runs. A boot that fails
 # (the nested host hangs or resets guests now and then) is retried once and reported.
 # Not a test: prints a table (and writes it to --out). On a PVM machine it re-runs itself in the
 # nested test host.
@@ -196,8 +198,13 @@ record() {
 log "$runs runs, ${seconds} s per job, $size test disk, formats $formats, monitors $monitors, kernel $(cat "$(dirname "$kernel")/release" 2>/dev/null || echo "$kernel") ($flavour), 1 vCPU, 512 MiB"
 start_all=$EPOCHREALTIME
 for ((run = 1; run <= runs; run++)); do
+  order=("${monitor_list[@]}")
+  if ((run % 2 == 0)); then
+    order=()
+    for ((i = ${#monitor_list[@]} - 1; i >= 0; i--)); do order+=("${monitor_list[i]}"); done
+  fi
   for format in "${format_list[@]}"; do
-    for m in "${monitor_list[@]}"; do
+    for m in "${order[@]}"; do
       log "run $run: $m, $format"
       if lines=$(one_boot "$m" "$format"); then
         record "$m" "$format" <<<"$lines"
