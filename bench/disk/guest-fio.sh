@@ -22,7 +22,7 @@
 # (the nested host hangs or resets guests now and then) is retried once and reported.
 # Not a test: prints a table (and writes it to --out). On a PVM machine it re-runs itself in the
 # nested test host.
-# Usage: bench/disk/guest-fio.sh [--build DIR] [--runs N] [--time S] [--size SIZE]
+# Usage: bench/disk/guest-fio.sh [--build DIR] [--runs N (4)] [--time S] [--size SIZE]
 #          [--formats raw,qcow2,qcow2-prealloc] [--monitors vmkit,qemu] [--no-host]
 #          [--kernel cloud|generic] [--qemu-aio io_uring|native|threads] [--out FILE]
 #          (default out: bench/disk/last-run.md, not committed)
@@ -31,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$root/guest/lib.sh"
 
-build=$root/build runs=3 seconds=10 size=1G formats=raw,qcow2,qcow2-prealloc monitors=vmkit,qemu
+build=$root/build runs=4 seconds=10 size=1G formats=raw,qcow2,qcow2-prealloc monitors=vmkit,qemu
 host_fio=1 flavour=cloud qemu_aio='' out=$root/bench/disk/last-run.md
 args=("$@")
 while [ $# -gt 0 ]; do
