@@ -30,6 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$root/guest/lib.sh"
+. "$here/lib.sh"
 
 build=$root/build runs=4 seconds=10 size=1G formats=raw,qcow2,qcow2-prealloc monitors=vmkit,qemu
 host_fio=1 flavour=cloud qemu_aio='' out=$root/bench/disk/last-run.md
@@ -109,40 +110,8 @@ rm -f "$work/probe"
 [ -z "$qemu_aio" ] || qemu_cache=${qemu_cache%,aio=*},aio=$qemu_aio
 log "image directory $(df --output=fstype "$work" | tail -n 1) on $(uname -r): O_DIRECT $([ $direct = 1 ] && echo yes || echo no) -> QEMU $qemu_cache, vmkit cache=$vmkit_cache, host fio direct=$direct"
 
-# make_image FORMAT: a fresh test image; prints its path and qemu format name.
-make_image() {
-  rm -f "$work"/disk.*
-  case $1 in
-    raw) fallocate -l "$size" "$work/disk.raw" && echo "$work/disk.raw raw" ;;
-    qcow2) qemu-img create -q -f qcow2 "$work/disk.qcow2" "$size" && echo "$work/disk.qcow2 qcow2" ;;
-    qcow2-prealloc)
-      qemu-img create -q -f qcow2 -o preallocation=falloc "$work/disk.qcow2" "$size" &&
-        echo "$work/disk.qcow2 qcow2" ;;
-    *) die "unknown format '$1' (raw, qcow2, qcow2-prealloc)" ;;
-  esac
-}
-
 run_cmd="sh /usr/local/bin/gbench-fio serial:gbench $seconds $size 1"
 cmdline="console=ttyS0 quiet panic=-1 root=/dev/vda ro vmkit_run=\"$run_cmd\""
-
-monitor_command() {
-  local monitor=$1 image=$2 fmt=$3
-  case $monitor in
-    vmkit)
-      cmd=("$vmkit" run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" --memory 512M
-           --cpus 1 --console stdio --no-reboot
-           --disk "path=$work/root.ext4,format=raw,readonly=on"
-           --disk "path=$image,format=$fmt,serial=gbench,cache=$vmkit_cache") ;;
-    qemu)
-      cmd=(qemu-system-x86_64 -accel kvm -cpu host -M q35 -smp 1 -m 512M -nodefaults -display none
-           -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" -append "$cmdline"
-           -drive "file=$work/root.ext4,if=none,id=root,format=raw,readonly=on"
-           -device virtio-blk-pci,drive=root
-           -object iothread,id=io0
-           -drive "file=$image,if=none,id=d1,format=$fmt,$qemu_cache"
-           -device virtio-blk-pci,drive=d1,iothread=io0,num-queues=1,serial=gbench) ;;
-  esac
-}
 
 # one_boot MONITOR FORMAT: boots the guest on a fresh image; the GBENCH lines on stdout.
 one_boot() {
@@ -226,9 +195,7 @@ for ((run = 1; run <= runs; run++)); do
 done
 elapsed=$(awk -v s="$start_all" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (e - s) / 60 }')
 
-median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-count() { tr ' ' '\n' | grep -c . || true; }
 # paired FORMAT FIGURE: median over runs of vmkit/QEMU of the same run (the load drifts between
 # runs; the two boots of one run are a minute apart).
 paired() {

@@ -22,8 +22,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$root/guest/lib.sh"
+. "$here/lib.sh"
 
-build=$root/build runs=6 seconds=8 writes="4 3" formats=qcow2-prealloc monitors=vmkit,qemu
+build=$root/build size=1G vmkit_cache=writeback qemu_cache=cache=writeback,aio=io_uring runs=6 seconds=8 writes="4 3" formats=qcow2-prealloc monitors=vmkit,qemu
 args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
@@ -137,37 +138,11 @@ snapshot() {
 declare -A snap_a snap_b
 names=("${counters[@]}" RES CAL)
 
-make_image() {
-  rm -f "$work"/disk.*
-  case $1 in
-    raw) fallocate -l 1G "$work/disk.raw" && echo "$work/disk.raw raw" ;;
-    qcow2) qemu-img create -q -f qcow2 "$work/disk.qcow2" 1G && echo "$work/disk.qcow2 qcow2" ;;
-    qcow2-prealloc)
-      qemu-img create -q -f qcow2 -o preallocation=falloc "$work/disk.qcow2" 1G &&
-        echo "$work/disk.qcow2 qcow2" ;;
-  esac
-}
-
 # one_boot MONITOR FORMAT: prints "IOPS reads guest-irqs name=delta..." or returns 1.
 one_boot() {
   local m=$1 image fmt line result=
   read -r image fmt < <(make_image "$2") || return 1
-  case $m in
-    vmkit | vmkit+*)
-      local extra=
-      [ "$m" = vmkit ] || extra=,${m#vmkit+}
-      cmd=("$vmkit" run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" --memory 512M
-           --cpus 1 --console stdio --no-reboot
-           --disk "path=$work/root.ext4,format=raw,readonly=on"
-           --disk "path=$image,format=$fmt,serial=gbench,cache=writeback$extra") ;;
-    qemu)
-      cmd=(qemu-system-x86_64 -accel kvm -cpu host -M q35 -smp 1 -m 512M -nodefaults -display none
-           -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" -append "$cmdline"
-           -drive "file=$work/root.ext4,if=none,id=root,format=raw,readonly=on"
-           -device virtio-blk-pci,drive=root -object iothread,id=io0
-           -drive "file=$image,if=none,id=d1,format=$fmt,cache=writeback,aio=io_uring"
-           -device virtio-blk-pci,drive=d1,iothread=io0,num-queues=1,serial=gbench) ;;
-  esac
+  monitor_command "$m" "$image" "$fmt"
   : >"$work/console"
   timeout -k 5 "$boot_budget" "${cmd[@]}" </dev/null >"$work/console" 2>&1 &
   monitor_pid=$!
@@ -226,8 +201,6 @@ for ((run = 1; run <= runs; run++)); do
   done
 done
 
-median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-count() { tr ' ' '\n' | grep -c . || true; }
 echo
 header="${names[*]}"
 echo "| monitor | format | boots | 4k randread IOPS | monitor CPU (s/s) | guest irq/read | ${header// //read | }/read |"
