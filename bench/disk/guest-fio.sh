@@ -72,16 +72,10 @@ case $flavour in
 esac
 rootfs=${VMKIT_ROOTFS_DEBIAN:-$VMKIT_CACHE/images/rootfs-debian.ext4}
 vmkit=${VMKIT_BINARY:-$build/vmkit}
-for f in "$kernel" "$initrd" "$rootfs"; do
-  [ -f "$f" ] || die "$f missing (scripts/setup.sh --debian-rootfs)"
-done
 for m in "${monitor_list[@]}"; do
-  case $m in
-    vmkit) [ -x "$vmkit" ] || die "$vmkit missing (build first)" ;;
-    qemu) command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing" ;;
-    *) die "unknown monitor '$m' (vmkit, qemu)" ;;
-  esac
+  case $m in vmkit | qemu) ;; *) die "unknown monitor '$m' (vmkit, qemu)" ;; esac
 done
+check_inputs "${monitor_list[@]}"
 
 # The images live on tmpfs: /tmp is a fresh tmpfs in the nested host.
 work=$(mktemp -d /tmp/vmkit-disk-bench.XXXXXX)

@@ -1,6 +1,22 @@
 # Shared by the guest disk benchmarks (guest-fio.sh, read-counters.sh); sourced after
 # guest/lib.sh. They set: work (the image directory), size (the test disk's size), kernel,
-# initrd, cmdline, vmkit, vmkit_cache, qemu_cache (QEMU's -drive cache/aio options).
+# initrd, rootfs, cmdline, vmkit, vmkit_cache, qemu_cache (QEMU's -drive cache/aio options).
+
+# check_inputs MONITOR...: dies unless the guest files ($kernel, $initrd, $rootfs) and each
+# monitor's binary are there.
+check_inputs() {
+  local f m
+  for f in "$kernel" "$initrd" "$rootfs"; do
+    [ -f "$f" ] || die "$f missing (scripts/setup.sh --debian-rootfs)"
+  done
+  for m in "$@"; do
+    case $m in
+      vmkit | vmkit+*) [ -x "$vmkit" ] || die "$vmkit missing (build first)" ;;
+      qemu) command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing" ;;
+      *) die "unknown monitor '$m' (vmkit, vmkit+OPTION, qemu)" ;;
+    esac
+  done
+}
 
 # make_image FORMAT: a fresh test image in $work; prints its path and qemu format name.
 make_image() {

@@ -9,8 +9,8 @@
 # reschedule and function-call IPIs (/proc/interrupts RES, CAL), without starting a process.
 # Prints per boot and as medians over --runs: IOPS and each counter per read, plus the guest's
 # own interrupts per read (its /proc/interrupts), and the monitor's CPU time over the reads (all
-# its threads, seconds per second: the vCPU thread's share is about 1). The KVM counters are the nested host's totals:
-# only one guest runs at a time.
+# its threads, seconds per second: the vCPU thread's share is about 1). The KVM counters are the
+# nested host's totals: only one guest runs at a time.
 # The monitors are configured as in guest-fio.sh (QEMU: iothread, cache=writeback,aio=io_uring;
 # vmkit: cache=writeback: tmpfs before Linux 6.6 has no O_DIRECT). The console goes to a file,
 # as in guest-fio.sh: QEMU's guest read 30-50% slower with its console on a pipe.
@@ -24,7 +24,8 @@ root=$(cd "$here/../.." && pwd)
 . "$root/guest/lib.sh"
 . "$here/lib.sh"
 
-build=$root/build size=1G vmkit_cache=writeback qemu_cache=cache=writeback,aio=io_uring runs=6 seconds=8 writes="4 3" formats=qcow2-prealloc monitors=vmkit,qemu
+build=$root/build size=1G vmkit_cache=writeback qemu_cache=cache=writeback,aio=io_uring
+runs=6 seconds=8 writes="4 3" formats=qcow2-prealloc monitors=vmkit,qemu
 args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
@@ -56,16 +57,7 @@ kernel=${VMKIT_KERNEL_CLOUD:-$VMKIT_CACHE/kernel-cloud/vmlinuz}
 initrd=${VMKIT_INITRD_CLOUD:-$VMKIT_CACHE/images/initramfs-cloud.cpio.gz}
 rootfs=${VMKIT_ROOTFS_DEBIAN:-$VMKIT_CACHE/images/rootfs-debian.ext4}
 vmkit=${VMKIT_BINARY:-$build/vmkit}
-for f in "$kernel" "$initrd" "$rootfs"; do
-  [ -f "$f" ] || die "$f missing (scripts/setup.sh --debian-rootfs)"
-done
-for m in "${monitor_list[@]}"; do
-  case $m in
-    vmkit | vmkit+*) [ -x "$vmkit" ] || die "$vmkit missing (build first)" ;;
-    qemu) command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing" ;;
-    *) die "unknown monitor '$m' (vmkit, qemu)" ;;
-  esac
-done
+check_inputs "${monitor_list[@]}"
 for f in "${format_list[@]}"; do
   case $f in raw | qcow2 | qcow2-prealloc) ;; *) die "unknown format '$f'" ;; esac
 done
